@@ -1,0 +1,58 @@
+# shellcheck shell=bash
+# Common helpers for rust_zsmalloc scripts: progress lines, cache paths, failure messages.
+# Sourced, not executed.
+
+ZS_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ZS_CACHE=${ZS_CACHE:-/var/cache/rust_zsmalloc}
+ZS_BUILD=${ZS_BUILD:-$ZS_REPO/build}
+ZS_START=${ZS_START:-$(date +%s)}
+export ZS_START
+
+# The kernel this project targets (Debian's linux-source-6.12 package).
+ZS_KVER_SERIES=6.12
+ZS_TOOLS=$ZS_CACHE/tools            # bindgen
+ZS_BINDGEN=$ZS_TOOLS/bin/bindgen
+ZS_BINDGEN_VERSION=0.71.1
+ZS_LLVM=-19
+
+# One progress line per stage: "[  12s] stage: message".
+step() {
+	printf '[%4ss] %s\n' "$(($(date +%s) - ZS_START))" "$*"
+}
+
+die() {
+	printf '[%4ss] ERROR: %s\n' "$(($(date +%s) - ZS_START))" "$*" >&2
+	exit 1
+}
+
+# Run a noisy command with its output in a log; on failure, show the tail and a hint.
+run_logged() {
+	local log=$1 hint=$2
+	shift 2
+	mkdir -p "$(dirname "$log")"
+	if ! "$@" >"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		die "$hint (full log: $log)"
+	fi
+}
+
+# The kernel version string of the unpacked source, e.g. 6.12.117.
+zs_kernel_source_tarball() {
+	echo /usr/src/linux-source-$ZS_KVER_SERIES.tar.xz
+}
+
+# rustup's toolchain lives in ~/.cargo/bin; CI's environment may not have it on PATH.
+case ":$PATH:" in *":$HOME/.cargo/bin:"*) ;; *) [ -d "$HOME/.cargo/bin" ] && PATH=$HOME/.cargo/bin:$PATH ;; esac
+export PATH
+
+ZS_RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library
+
+# Arguments every kernel and module make needs.
+zs_kmake_args() {
+	echo "LLVM=$ZS_LLVM ARCH=x86_64 BINDGEN=$ZS_BINDGEN RUST_LIB_SRC=$ZS_RUST_LIB_SRC"
+}
+
+# The built kernel tree of a flavour (a symlink maintained by build-kernel.sh).
+zs_kernel_dir() {
+	echo "$ZS_CACHE/kernel/${1:-debug}"
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Boot the test guest under QEMU (TCG) with the built modules and run guest scenarios.
+# Usage: scripts/run-guest.sh [--flavour debug|bench] [--timeout SECS] [--name RUN] SCENARIO...
+# The console goes to build/guest/<RUN>/console.log; check it with scripts/check-console.py.
+# Needs: scripts/build-kernel.sh <flavour> and `make` done (scripts/test.sh does both).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+flavour=debug
+timeout_s=900
+name=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--flavour) flavour=$2; shift 2 ;;
+	--timeout) timeout_s=$2; shift 2 ;;
+	--name) name=$2; shift 2 ;;
+	-*) die "unknown option $1" ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || die "usage: run-guest.sh [--flavour F] [--timeout S] [--name RUN] SCENARIO..."
+scenarios=$(IFS=,; echo "$*")
+name=${name:-$flavour}
+
+kdir=$(zs_kernel_dir "$flavour")
+[ -f "$kdir/.built" ] || die "no $flavour kernel at $kdir: run scripts/build-kernel.sh $flavour"
+run=$ZS_BUILD/guest/$name
+rm -rf "$run"
+mkdir -p "$run"
+
+# Initramfs from a gen_init_cpio list: no root rights or device nodes needed on the host.
+list=$run/initramfs.list
+{
+	echo "dir /bin 0755 0 0"
+	for d in dev proc sys tmp mnt lib lib/modules tests; do echo "dir /$d 0755 0 0"; done
+	echo "nod /dev/console 0600 0 0 c 5 1"
+	echo "file /bin/busybox /bin/busybox 0755 0 0"
+	echo "file /init $ZS_REPO/tests/guest/init 0755 0 0"
+	for f in "$ZS_REPO"/tests/guest/*.sh; do echo "file /tests/${f##*/} $f 0644 0 0"; done
+	for ko in "$ZS_REPO"/*.ko "$kdir"/mm/zsmalloc.ko "$kdir"/mm/z3fold.ko "$kdir"/drivers/block/zram/zram.ko; do
+		[ -f "$ko" ] || die "$ko missing: build the modules (make) and the kernel"
+		echo "file /lib/modules/${ko##*/} $ko 0644 0 0"
+	done
+	tools=$ZS_REPO/guest-tools/target/x86_64-unknown-linux-gnu/release/zstest
+	[ -x "$tools" ] && echo "file /bin/zstest $tools 0755 0 0"
+} >"$list"
+"$kdir/usr/gen_init_cpio" "$list" | gzip -1 >"$run/initramfs.cpio.gz"
+
+# Swap on a virtio disk backed by a sparse file: swapped pages do not eat guest RAM.
+truncate -s 0 "$run/swap.img"
+truncate -s 1G "$run/swap.img"
+
+# 512 MiB boot memory + a cold-plugged 512 MiB DIMM onlined as movable: offlining its
+# blocks migrates every page in them (the deterministic way to force zspage migration).
+# TCG on 2 shared cores is slow, not stuck: raise the stall detectors' thresholds.
+append="console=ttyS0 panic=-1 loglevel=7 memhp_default_state=online_movable"
+append+=" watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60"
+append+=" zs.scenarios=$scenarios zs.scenario_timeout=$((timeout_s - 60))"
+step "guest: boot $flavour kernel, scenarios: $scenarios (timeout ${timeout_s}s)"
+set +e
+timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
+	-accel tcg,thread=multi -cpu max -smp 2 \
+	-m 512M,slots=2,maxmem=2G \
+	-object memory-backend-ram,id=mem1,size=512M -device pc-dimm,id=dimm1,memdev=mem1 \
+	-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$run/initramfs.cpio.gz" \
+	-append "$append" \
+	-drive "file=$run/swap.img,format=raw,if=virtio" \
+	-display none -monitor none -serial "file:$run/console.log" \
+	-no-reboot </dev/null >"$run/qemu.log" 2>&1
+rc=$?
+set -e
+[ "$rc" = 124 ] && step "guest: TIMEOUT after ${timeout_s}s (console: $run/console.log)"
+[ "$rc" != 0 ] && [ "$rc" != 124 ] && step "guest: qemu exited $rc (see $run/qemu.log)"
+step "guest: done, console log $run/console.log"

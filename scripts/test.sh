@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The test command: host tests (cargo test) and guest tests (KUnit + scenarios in QEMU on
+# the debug kernel). Prints one line per test and ends with "N passed, N failed".
+# Exits non-zero on any failure. Set up and builds everything it needs first (cached).
+#
+# Environment:
+#   ZS_INJECT=kunit-fail|warning   build the KUnit module with an injected failure
+#                                  (shows that the harness fails; never set in CI)
+#   ZS_SCENARIOS="a b"             run only these guest scenarios
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$ZS_REPO"
+
+# Guest scenarios in the order they run (tests/guest/<name>.sh).
+ALL_SCENARIOS=(kunit module-load)
+read -r -a scenarios <<<"${ZS_SCENARIOS:-${ALL_SCENARIOS[*]}}"
+
+logs=$ZS_BUILD/logs
+mkdir -p "$logs"
+results=$ZS_BUILD/results.txt
+: >"$results"
+
+step "setup: host packages and tools"
+bash scripts/setup-host.sh
+bash scripts/build-kernel.sh debug
+
+# Host tests: every cargo crate in the tree; each test case counts.
+for crate in logic guest-tools; do
+	[ -f "$crate/Cargo.toml" ] || continue
+	step "host: cargo test ($crate)"
+	(cd "$crate" && cargo test) >"$logs/cargo-test-$crate.log" 2>&1 || true
+	# "test foo::bar ... ok" / "... FAILED" lines are the cases.
+	sed -n -E 's/^test (.+) \.\.\. (ok|FAILED|ignored)$/\2 \1/p' "$logs/cargo-test-$crate.log" |
+		while read -r verdict name; do
+			case "$verdict" in
+			ok) echo "PASS host:$crate:$name" ;;
+			ignored) echo "SKIP host:$crate:$name: ignored" ;;
+			*) echo "FAIL host:$crate:$name: see $logs/cargo-test-$crate.log" ;;
+			esac
+		done >>"$results"
+	if ! grep -q '^test result: ok' "$logs/cargo-test-$crate.log" || grep -q '^test result: FAILED\|^error' "$logs/cargo-test-$crate.log"; then
+		grep -q "^FAIL host:$crate:" "$results" ||
+			echo "FAIL host:$crate:build: cargo test did not run cleanly, see $logs/cargo-test-$crate.log" >>"$results"
+	fi
+done
+
+if [ -f guest-tools/Cargo.toml ]; then
+	step "build: guest test program (static)"
+	run_logged "$logs/guest-tools.log" "building guest-tools failed" \
+		bash -c 'cd guest-tools && cargo build --release'
+fi
+
+step "build: kernel modules${ZS_INJECT:+ (ZS_INJECT=$ZS_INJECT)}"
+run_logged "$logs/modules.log" "module build failed" make modules ZS_INJECT="${ZS_INJECT:-}"
+if grep -E '^(warning|error)' "$logs/modules.log" >/dev/null; then
+	echo "FAIL build:modules-warning-free: see $logs/modules.log" >>"$results"
+else
+	echo "PASS build:modules-warning-free" >>"$results"
+fi
+
+bash scripts/run-guest.sh --name test "${scenarios[@]}"
+python3 scripts/check-console.py "$ZS_BUILD/guest/test/console.log" "${scenarios[@]}" |
+	grep -v '^RESULT' >>"$results" || true
+
+cat "$results"
+passed=$(grep -c '^PASS' "$results" || true)
+failed=$(grep -c '^FAIL' "$results" || true)
+skipped=$(grep -c '^SKIP' "$results" || true)
+step "test: done (console: $ZS_BUILD/guest/test/console.log, logs: $logs)"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

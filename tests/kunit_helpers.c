@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C side of the KUnit test module: the allocator's own helpers (same source, linked into
+ * this module too), plus wrappers of KUnit's static inlines and of WARN for the harness's
+ * failure-injection switch.
+ */
+#include <kunit/test.h>
+#include <linux/bug.h>
+#include "../sys/helpers.c"
+
+void rzs_kunit_fail(struct kunit *test, const char *file, size_t file_len, u32 line,
+		    const char *what, size_t what_len)
+{
+	kunit_err(test, "%.*s:%u: expectation failed: %.*s\n", (int)file_len, file, line,
+		  (int)what_len, what);
+	kunit_set_failure(test);
+}
+
+/* Used only with ZS_INJECT=warning: shows that a splat on the console fails the run. */
+void rzs_provoke_warning(void)
+{
+	WARN(1, "rust_zsmalloc: warning provoked on purpose (ZS_INJECT=warning)\n");
+}
