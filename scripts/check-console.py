@@ -45,6 +45,7 @@ SUBTEST = re.compile(r"^(\s*)# Subtest: (\S+)")
 PLAN = re.compile(r"^(\s+)1\.\.(\d+)$")
 SCENARIO = re.compile(r"ZS-RESULT (\S+) (pass|fail)(.*)$")
 SCENARIO_BEGIN = re.compile(r"ZS-SCENARIO-BEGIN (\S+)")
+KTAP_DIAG = re.compile(r"^\s+# ([^:\s]+): (.*)$")
 FAIL_REASON = re.compile(r"ZS-FAIL (.*)$")
 
 
@@ -68,6 +69,7 @@ def main():
     scenario_results = {}
     current = None
     reasons = {}
+    diagnostics = {}  # case name -> first KTAP diagnostic line it printed
     for n, line in enumerate(lines, 1):
         if SPLAT.search(line):
             splats.append(f"line {n}: {line.strip()}")
@@ -79,6 +81,10 @@ def main():
         if m and len(m.group(1)) in suites:
             plans[suites[len(m.group(1))]] = int(m.group(2))
             continue
+        m = KTAP_DIAG.match(line)
+        if m:
+            diagnostics.setdefault(m.group(1), m.group(2))
+            continue
         m = KTAP_RESULT.match(line)
         if m and len(m.group(1)) >= 4:  # nested result = a case (suite lines are not indented)
             suite = suites.get(len(m.group(1)) - 4, suites.get(len(m.group(1)), "kunit"))
@@ -88,7 +94,8 @@ def main():
             if directive.upper().startswith("SKIP"):
                 results.append((name, None, directive))
             else:
-                results.append((name, m.group(2) == "ok", "KTAP 'not ok'"))
+                why = diagnostics.get(m.group(4).strip(), "KTAP 'not ok'")
+                results.append((name, m.group(2) == "ok", why))
             continue
         m = SCENARIO_BEGIN.search(line)
         if m:
