@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Size classes, following Linux 6.12 `mm/zsmalloc.c` with 4 KiB pages and the
+//! default chain size of 8 pages.
+//!
+//! A request of `len` bytes is served from the *slot* whose size is the
+//! smallest `MIN_ALLOC_SIZE + k * CLASS_DELTA` holding `len + HANDLE_SIZE`
+//! (an object carries its handle in a header). Each slot picks the zspage
+//! length (1..=8 pages) that wastes the fewest tail bytes; neighbouring slots
+//! that end up with the same (pages, objects) geometry share one class, whose
+//! object size is the largest of them. A class whose zspage is one page with
+//! one object is *huge*: its object has the page to itself and no header.
+
+/// Size of a page in bytes.
+pub const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
+/// log2 of [`PAGE_SIZE`].
+pub const PAGE_SHIFT: u32 = 12;
+/// Size of the smallest slot in bytes.
+pub const MIN_ALLOC_SIZE: usize = 32;
+/// Size difference between neighbouring slots in bytes.
+pub const CLASS_DELTA: usize = 16;
+/// Number of slots (sizes `MIN_ALLOC_SIZE..=PAGE_SIZE` in `CLASS_DELTA` steps).
+pub const NR_CLASS_SLOTS: usize = (PAGE_SIZE - MIN_ALLOC_SIZE).div_ceil(CLASS_DELTA) + 1;
+/// Longest zspage, in pages (upstream's default `CONFIG_ZSMALLOC_CHAIN_SIZE`).
+pub const MAX_PAGES_PER_ZSPAGE: usize = 8;
+/// Size of the handle header in front of every non-huge object.
+pub const HANDLE_SIZE: usize = 8;
+/// Most objects a zspage may hold: a location keeps the index in 8 bits.
+pub const MAX_OBJS_PER_ZSPAGE: usize = 256;
+
+/// Geometry of one size class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClassSpec {
+    /// Bytes per object slot, header included.
+    pub size: u32,
+    /// Pages per zspage.
+    pub pages_per_zspage: u32,
+    /// Objects per zspage.
+    pub objs_per_zspage: u32,
+    /// One object per single-page zspage, stored without a header.
+    pub huge: bool,
+}
+
+impl ClassSpec {
+    /// Bytes of handle header in front of each object of this class.
+    pub const fn header_len(&self) -> usize {
+        if self.huge {
+            0
+        } else {
+            HANDLE_SIZE
+        }
+    }
+
+    /// [`ClassSpec::size`] as `usize`.
+    pub const fn size_bytes(&self) -> usize {
+        self.size as usize
+    }
+
+    /// [`ClassSpec::pages_per_zspage`] as `usize`.
+    pub const fn pages(&self) -> usize {
+        self.pages_per_zspage as usize
+    }
+}
+
+/// Why a request cannot be served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeError {
+    /// Zero-length request (upstream: `-EINVAL`).
+    Zero,
+    /// Request larger than [`PAGE_SIZE`] (upstream: `-ENOSPC`).
+    TooBig,
+}
+
+/// Object size of slot `slot`; the last slot is capped at [`PAGE_SIZE`].
+pub const fn slot_size(slot: usize) -> usize {
+    let size = MIN_ALLOC_SIZE + slot * CLASS_DELTA;
+    if size > PAGE_SIZE {
+        PAGE_SIZE
+    } else {
+        size
+    }
+}
+
+/// Smallest slot holding `size` bytes, clamped to the last slot as upstream's
+/// `get_size_class_index` does (so header-included sizes up to
+/// `PAGE_SIZE + HANDLE_SIZE` land in the page-sized slot).
+pub const fn slot_for_size(size: usize) -> usize {
+    let slot = if size > MIN_ALLOC_SIZE {
+        (size - MIN_ALLOC_SIZE).div_ceil(CLASS_DELTA)
+    } else {
+        0
+    };
+    if slot > NR_CLASS_SLOTS - 1 {
+        NR_CLASS_SLOTS - 1
+    } else {
+        slot
+    }
+}
+
+/// Zspage length in pages for objects of `size` bytes: the fewest wasted tail
+/// bytes, ties going to the shorter chain, powers of two always one page (as
+/// upstream's `calculate_zspage_chain_size`). Lengths that would exceed
+/// [`MAX_OBJS_PER_ZSPAGE`] are never chosen.
+pub const fn chain_size(size: usize) -> usize {
+    if size.is_power_of_two() {
+        return 1;
+    }
+    let mut best = 1;
+    let mut min_waste = usize::MAX;
+    let mut pages = 1;
+    while pages <= MAX_PAGES_PER_ZSPAGE {
+        let bytes = pages * PAGE_SIZE;
+        if bytes / size <= MAX_OBJS_PER_ZSPAGE && bytes % size < min_waste {
+            min_waste = bytes % size;
+            best = pages;
+        }
+        pages += 1;
+    }
+    best
+}
+
+/// Geometry of slot `slot` before merging.
+const fn slot_spec(slot: usize) -> ClassSpec {
+    let size = slot_size(slot);
+    let pages = chain_size(size);
+    let objs = pages * PAGE_SIZE / size;
+    // All three are bounded by PAGE_SIZE * MAX_PAGES_PER_ZSPAGE, far below u32::MAX.
+    ClassSpec {
+        size: size as u32,
+        pages_per_zspage: pages as u32,
+        objs_per_zspage: objs as u32,
+        huge: pages == 1 && objs == 1,
+    }
+}
+
+/// The merged size classes, computed at compile time:
+/// `static CLASSES: ClassTable = ClassTable::new();`.
+///
+/// Class indices run from 0 (smallest size) to `nr_classes() - 1`.
+#[derive(Clone, Debug)]
+pub struct ClassTable {
+    classes: [ClassSpec; NR_CLASS_SLOTS],
+    nr_classes: usize,
+    slot_class: [u8; NR_CLASS_SLOTS],
+    huge_class_size: usize,
+}
+
+impl ClassTable {
+    /// Builds the table.
+    pub const fn new() -> ClassTable {
+        let empty = ClassSpec {
+            size: 0,
+            pages_per_zspage: 0,
+            objs_per_zspage: 0,
+            huge: false,
+        };
+        let mut desc = [empty; NR_CLASS_SLOTS];
+        // Position of each slot's class in `desc` (largest class first).
+        let mut slot_desc = [0u8; NR_CLASS_SLOTS];
+        let mut nr = 0;
+        let mut huge_class_size = 0;
+        // Largest slot first, so that a merged class takes the largest size.
+        let mut slot = NR_CLASS_SLOTS;
+        while slot > 0 {
+            slot -= 1;
+            let spec = slot_spec(slot);
+            if huge_class_size == 0 && spec.pages_per_zspage != 1 && spec.objs_per_zspage != 1 {
+                // Upstream's test for the largest non-huge slot: a request is
+                // huge iff it plus its header exceeds this slot's size.
+                huge_class_size = spec.size_bytes() - (HANDLE_SIZE - 1);
+            }
+            let merges = nr > 0
+                && desc[nr - 1].pages_per_zspage == spec.pages_per_zspage
+                && desc[nr - 1].objs_per_zspage == spec.objs_per_zspage;
+            if !merges {
+                desc[nr] = spec;
+                nr += 1;
+            }
+            // At most NR_CLASS_SLOTS (255) classes, so the index fits in u8.
+            slot_desc[slot] = (nr - 1) as u8;
+        }
+
+        let mut classes = [empty; NR_CLASS_SLOTS];
+        let mut i = 0;
+        while i < nr {
+            classes[i] = desc[nr - 1 - i];
+            i += 1;
+        }
+        let mut slot_class = [0u8; NR_CLASS_SLOTS];
+        let mut s = 0;
+        while s < NR_CLASS_SLOTS {
+            slot_class[s] = (nr - 1) as u8 - slot_desc[s];
+            s += 1;
+        }
+        ClassTable {
+            classes,
+            nr_classes: nr,
+            slot_class,
+            huge_class_size,
+        }
+    }
+
+    /// Number of (merged) classes.
+    pub const fn nr_classes(&self) -> usize {
+        self.nr_classes
+    }
+
+    /// The classes, smallest size first.
+    pub fn classes(&self) -> &[ClassSpec] {
+        &self.classes[..self.nr_classes]
+    }
+
+    /// Class `index`. Panics if `index >= nr_classes()`.
+    pub fn class(&self, index: usize) -> &ClassSpec {
+        &self.classes()[index]
+    }
+
+    /// Class serving slot `slot` (see [`slot_for_size`]).
+    pub const fn class_of_slot(&self, slot: usize) -> usize {
+        self.slot_class[slot] as usize
+    }
+
+    /// Smallest class whose objects hold `size` bytes (header included), or
+    /// `None` if `size` is 0 or above [`PAGE_SIZE`].
+    pub const fn class_index_for(&self, size: usize) -> Option<usize> {
+        if size == 0 || size > PAGE_SIZE {
+            return None;
+        }
+        Some(self.class_of_slot(slot_for_size(size)))
+    }
+
+    /// Class for a `len`-byte request and the bytes it occupies in its slot
+    /// (`len + HANDLE_SIZE`, or just `len` in a huge class), as `zs_malloc`.
+    pub fn lookup(&self, len: usize) -> Result<(usize, usize), SizeError> {
+        if len == 0 {
+            return Err(SizeError::Zero);
+        }
+        if len > PAGE_SIZE {
+            return Err(SizeError::TooBig);
+        }
+        // Upstream adds the header before the lookup even when the class turns
+        // out to be huge; the clamp in slot_for_size keeps PAGE_SIZE requests valid.
+        let index = self.class_of_slot(slot_for_size(len + HANDLE_SIZE));
+        Ok((index, len + self.classes[index].header_len()))
+    }
+
+    /// Smallest request that lands in a huge class (upstream's
+    /// `zs_huge_class_size`; zram treats objects this big as incompressible).
+    pub const fn huge_class_size(&self) -> usize {
+        self.huge_class_size
+    }
+}
+
+impl Default for ClassTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static TABLE: ClassTable = ClassTable::new();
+
+    fn spec(size: u32, pages: u32, objs: u32) -> ClassSpec {
+        ClassSpec {
+            size,
+            pages_per_zspage: pages,
+            objs_per_zspage: objs,
+            huge: pages == 1 && objs == 1,
+        }
+    }
+
+    fn class_for(len: usize) -> ClassSpec {
+        *TABLE.class(TABLE.lookup(len).unwrap().0)
+    }
+
+    #[test]
+    fn constants() {
+        assert_eq!(PAGE_SIZE, 4096);
+        assert_eq!(NR_CLASS_SLOTS, 255);
+        assert_eq!(slot_size(NR_CLASS_SLOTS - 1), PAGE_SIZE);
+        assert_eq!(slot_size(NR_CLASS_SLOTS - 2), PAGE_SIZE - CLASS_DELTA);
+    }
+
+    #[test]
+    fn slots() {
+        assert_eq!(slot_for_size(1), 0);
+        assert_eq!(slot_for_size(32), 0);
+        assert_eq!(slot_for_size(33), 1);
+        assert_eq!(slot_for_size(48), 1);
+        assert_eq!(slot_for_size(49), 2);
+        assert_eq!(slot_for_size(4096), 254);
+        assert_eq!(slot_for_size(4104), 254);
+        for size in 1..=PAGE_SIZE {
+            let slot = slot_for_size(size);
+            assert!(slot_size(slot) >= size);
+            assert!(slot == 0 || slot_size(slot - 1) < size);
+        }
+    }
+
+    #[test]
+    fn hand_computed_classes() {
+        // 32, 64, 2048, 4096: powers of two use one page.
+        // 48: waste 4096%48=16, 8192%48=32, 12288%48=0 -> 3 pages, 256 objs.
+        // 80: waste 16, 32, 48, 64, then 20480%80=0 -> 5 pages, 256 objs.
+        // 3264: waste 832, 1664, 2496, 64 (4 pages), 896, 1728, 2560, 128.
+        // 3632 (largest non-huge): 8 pages, 32768/3632 = 9 objs.
+        assert_eq!(class_for(1), spec(32, 1, 128));
+        assert_eq!(class_for(24), spec(32, 1, 128));
+        assert_eq!(class_for(25), spec(48, 3, 256));
+        assert_eq!(class_for(40), spec(48, 3, 256));
+        assert_eq!(class_for(56), spec(64, 1, 64));
+        assert_eq!(class_for(72), spec(80, 5, 256));
+        assert_eq!(class_for(2040), spec(2048, 1, 2));
+        assert_eq!(class_for(3256), spec(3264, 4, 5));
+        // 3248 also has waste 144 at 4 pages, 5 objs: merged up into 3264.
+        assert_eq!(class_for(3240), spec(3264, 4, 5));
+        assert_eq!(class_for(3624), spec(3632, 8, 9));
+        assert_eq!(class_for(4096), spec(4096, 1, 1));
+        assert_eq!(TABLE.nr_classes(), 119);
+        assert_eq!(TABLE.huge_class_size(), 3625);
+    }
+
+    #[test]
+    fn print_table() {
+        println!("class  size pages objs huge");
+        for (i, c) in TABLE.classes().iter().enumerate() {
+            let (size, pages, objs) = (c.size, c.pages_per_zspage, c.objs_per_zspage);
+            println!("{i:5} {size:5} {pages:5} {objs:4} {}", c.huge);
+        }
+    }
+
+    #[test]
+    fn lookup_edges() {
+        assert_eq!(TABLE.lookup(0), Err(SizeError::Zero));
+        assert_eq!(TABLE.lookup(PAGE_SIZE + 1), Err(SizeError::TooBig));
+        assert_eq!(TABLE.lookup(1), Ok((0, 9)));
+        assert_eq!(TABLE.lookup(32), Ok((1, 40)));
+        assert_eq!(TABLE.lookup(33), Ok((1, 41)));
+        let last = TABLE.nr_classes() - 1;
+        assert_eq!(TABLE.lookup(4095), Ok((last, 4095)));
+        assert_eq!(TABLE.lookup(4096), Ok((last, 4096)));
+    }
+
+    #[test]
+    fn huge_threshold() {
+        let h = TABLE.huge_class_size();
+        assert!(!class_for(h - 1).huge);
+        assert!(class_for(h).huge);
+        assert!(class_for(h + 1).huge);
+        let (_, stored) = TABLE.lookup(h - 1).unwrap();
+        assert_eq!(stored, h - 1 + HANDLE_SIZE);
+        assert_eq!(TABLE.lookup(h).unwrap().1, h);
+        for len in 1..=PAGE_SIZE {
+            let (index, stored) = TABLE.lookup(len).unwrap();
+            let c = TABLE.class(index);
+            assert_eq!(c.huge, len >= h, "len {len}");
+            assert!(stored <= c.size_bytes(), "len {len}");
+            assert_eq!(stored, len + c.header_len());
+            // Best fit: the next smaller class could not hold it.
+            assert!(index == 0 || TABLE.class(index - 1).size_bytes() < len + HANDLE_SIZE);
+        }
+    }
+
+    #[test]
+    fn classes_consistent() {
+        let classes = TABLE.classes();
+        for c in classes {
+            let bytes = c.pages() * PAGE_SIZE;
+            assert!((1..=MAX_PAGES_PER_ZSPAGE).contains(&c.pages()));
+            assert_eq!(c.objs_per_zspage as usize, bytes / c.size_bytes());
+            assert!(c.objs_per_zspage as usize <= MAX_OBJS_PER_ZSPAGE);
+            assert_eq!(c.size_bytes() % CLASS_DELTA, 0);
+            assert_eq!(c.huge, c.pages_per_zspage == 1 && c.objs_per_zspage == 1);
+        }
+        for w in classes.windows(2) {
+            assert!(w[0].size < w[1].size);
+            assert!(
+                w[0].pages_per_zspage != w[1].pages_per_zspage
+                    || w[0].objs_per_zspage != w[1].objs_per_zspage
+            );
+        }
+        // Only the last class is huge, and the huge threshold is right below it.
+        assert!(classes.iter().rev().skip(1).all(|c| !c.huge));
+        assert_eq!(classes.last().unwrap().size_bytes(), PAGE_SIZE);
+        // Slots map monotonically onto classes and every class is used.
+        let mut prev = 0;
+        for slot in 0..NR_CLASS_SLOTS {
+            let class = TABLE.class_of_slot(slot);
+            assert!(class == prev || class == prev + 1);
+            assert!(TABLE.class(class).size_bytes() >= slot_size(slot));
+            prev = class;
+        }
+        assert_eq!(prev, TABLE.nr_classes() - 1);
+    }
+
+    #[test]
+    fn objs_cap_never_binds() {
+        // Upstream's rule without the MAX_OBJS_PER_ZSPAGE cap picks the same chains.
+        for slot in 0..NR_CLASS_SLOTS {
+            let size = slot_size(slot);
+            let uncapped = if size.is_power_of_two() {
+                1
+            } else {
+                (1..=MAX_PAGES_PER_ZSPAGE)
+                    .min_by_key(|p| p * PAGE_SIZE % size)
+                    .unwrap()
+            };
+            assert_eq!(chain_size(size), uncapped, "size {size}");
+        }
+        let max = TABLE.classes().iter().map(|c| c.objs_per_zspage).max();
+        assert_eq!(max, Some(256));
+    }
+
+    #[test]
+    fn class_index_for_sizes() {
+        assert_eq!(TABLE.class_index_for(0), None);
+        assert_eq!(TABLE.class_index_for(PAGE_SIZE + 1), None);
+        assert_eq!(TABLE.class_index_for(1), Some(0));
+        assert_eq!(TABLE.class_index_for(32), Some(0));
+        assert_eq!(TABLE.class_index_for(33), Some(1));
+        assert_eq!(
+            TABLE.class_index_for(PAGE_SIZE),
+            Some(TABLE.nr_classes() - 1)
+        );
+    }
+}
