@@ -3,11 +3,22 @@
 //! rust_zsmalloc: the zsmalloc compressed-memory allocator, re-implemented in Rust.
 //!
 //! Module `zsmalloc_rs.ko`; zpool driver `rust_zsmalloc` (module alias
-//! `zpool-rust_zsmalloc`, so `zswap.zpool=rust_zsmalloc` finds it).
+//! `zpool-rust_zsmalloc`, so `zswap.zpool=rust_zsmalloc` finds it). Each pool's page count
+//! is in `/sys/kernel/debug/rust_zsmalloc/<pool>-<id>/total_pages`.
 
-use kernel::prelude::*;
+use kernel::{c_str, prelude::*};
 
+mod copybuf;
+#[path = "logic/src/lib.rs"]
+#[allow(unused_attributes, dead_code, unreachable_pub, reason = "shared with the host crate")]
+mod logic;
+mod pool;
 mod sys;
+mod zpool_glue;
+mod zspage;
+
+/// The size-class table, computed at compile time.
+pub(crate) static CLASSES: logic::size_class::ClassTable = logic::size_class::ClassTable::new();
 
 module! {
     type: RustZsmalloc,
@@ -18,17 +29,25 @@ module! {
     alias: ["zpool-rust_zsmalloc"],
 }
 
-struct RustZsmalloc;
-
-impl kernel::Module for RustZsmalloc {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        pr_info!("loaded\n");
-        Ok(RustZsmalloc)
-    }
+struct RustZsmalloc {
+    // Dropped first: no pool can be created once the driver is gone.
+    _driver: zpool_glue::Registration,
+    _alloc: Pin<KBox<pool::Allocator>>,
 }
 
-impl Drop for RustZsmalloc {
-    fn drop(&mut self) {
-        pr_info!("unloaded\n");
+impl kernel::Module for RustZsmalloc {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let alloc = KBox::pin(
+            pool::Allocator::new(&pool::AllocatorNames {
+                zspage_cache: c_str!("rust_zsmalloc_zspage"),
+                handle_cache: c_str!("rust_zsmalloc_handle"),
+                hotplug: c_str!("mm/rust_zsmalloc:prepare"),
+                debugfs: c_str!("rust_zsmalloc"),
+            })?,
+            GFP_KERNEL,
+        )?;
+        let driver = zpool_glue::Registration::new(module, &alloc);
+        pr_info!("loaded: {} size classes, huge from {} bytes\n", CLASSES.nr_classes(), CLASSES.huge_class_size());
+        Ok(RustZsmalloc { _driver: driver, _alloc: alloc })
     }
 }

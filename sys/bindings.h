@@ -4,3 +4,4 @@
 #include <linux/mm.h>
 #include <linux/zpool.h>
 #include <linux/migrate.h>
+#include <linux/debugfs.h>

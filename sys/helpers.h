@@ -1,14 +1,40 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Prototypes of the C helpers; the Rust side declares the same in sys/mod.rs. */
+/* Prototypes of the C helpers; sys/mod.rs declares the same on the Rust side. */
 #ifndef RZS_HELPERS_H
 #define RZS_HELPERS_H
 
+#include <linux/types.h>
+
 struct page;
 struct kunit;
+struct kmem_cache;
+struct list_head;
+struct dentry;
 
+void *rzs_page_address(struct page *page);
 void rzs_rcu_read_lock(void);
 void rzs_rcu_read_unlock(void);
 unsigned long rzs_page_to_pfn(struct page *page);
+
+struct kmem_cache *rzs_kmem_cache_create(const char *name, unsigned int size, unsigned int align);
+void *rzs_kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp);
+
+void rzs_init_list_head(struct list_head *head);
+void rzs_list_add(struct list_head *entry, struct list_head *head);
+void rzs_list_add_tail(struct list_head *entry, struct list_head *head);
+void rzs_list_del_init(struct list_head *entry);
+bool rzs_list_empty(const struct list_head *head);
+
+unsigned int rzs_get_cpu(void);
+void rzs_put_cpu(void);
+unsigned int rzs_nr_cpu_ids(void);
+int rzs_cpuhp_setup_dyn(const char *name, int (*prepare)(unsigned int), int (*dead)(unsigned int));
+void rzs_cpuhp_remove(int state);
+void rzs_might_sleep(void);
+bool rzs_preemptible(void);
+
+struct dentry *rzs_debugfs_create_dir(const char *name, struct dentry *parent);
+void rzs_debugfs_create_ulong(const char *name, struct dentry *parent, unsigned long *value);
 
 /* Test module only (tests/kunit_helpers.c). */
 void rzs_kunit_fail(struct kunit *test, const char *file, size_t file_len, u32 line,

@@ -1,17 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The KUnit suite `rust_zsmalloc` (module `zsmalloc_rs_kunit.ko`), built from the
-//! allocator's own sources so that the allocator module itself needs no KUnit.
+//! allocator's own sources (with `--cfg zs_kunit`, which adds fault injection and a live page
+//! count) so that the allocator module itself needs no KUnit.
 
-use kernel::prelude::*;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::{c_str, prelude::*};
 
+#[path = "../copybuf.rs"]
+mod copybuf;
+#[path = "../logic/src/lib.rs"]
+#[allow(unused_attributes, dead_code, unreachable_pub, reason = "shared with the host crate")]
+mod logic;
+#[path = "../pool.rs"]
+mod pool;
 #[path = "../sys/mod.rs"]
-#[allow(dead_code, reason = "the suite exercises only part of the bindings")]
+#[allow(dead_code, reason = "the suite uses part of the bindings")]
 mod sys;
+#[path = "../zspage.rs"]
+mod zspage;
 
 mod kunit_support;
 
+use copybuf::MapMode;
 use kunit_support::{check, check_eq, kunit_suite, Test};
+use logic::size_class::{HANDLE_SIZE, PAGE_SIZE};
+use pool::{Allocator, AllocatorNames, Pool};
+use sys::{fault, Gfp};
+
+/// The size-class table, as in the allocator module.
+pub(crate) static CLASSES: logic::size_class::ClassTable = logic::size_class::ClassTable::new();
 
 module! {
     type: ZsmallocKunit,
@@ -21,13 +39,268 @@ module! {
     license: "GPL",
 }
 
-struct ZsmallocKunit;
+/// The allocator the cases' pools use; created by module init, which runs before KUnit
+/// runs the suite (when the module goes live).
+static ALLOCATOR: AtomicPtr<Allocator> = AtomicPtr::new(core::ptr::null_mut());
+
+struct ZsmallocKunit {
+    alloc: Pin<KBox<Allocator>>,
+}
 
 impl kernel::Module for ZsmallocKunit {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        // KUnit has already run the suite from the module loader by the time init runs.
-        Ok(ZsmallocKunit)
+        let alloc = KBox::pin(
+            Allocator::new(&AllocatorNames {
+                zspage_cache: c_str!("rust_zsmalloc_kunit_zspage"),
+                handle_cache: c_str!("rust_zsmalloc_kunit_handle"),
+                hotplug: c_str!("mm/rust_zsmalloc_kunit:prepare"),
+                debugfs: c_str!("rust_zsmalloc_kunit"),
+            })?,
+            GFP_KERNEL,
+        )?;
+        ALLOCATOR.store(core::ptr::from_ref(&*alloc).cast_mut(), Ordering::Release);
+        Ok(ZsmallocKunit { alloc })
     }
+}
+
+impl Drop for ZsmallocKunit {
+    fn drop(&mut self) {
+        ALLOCATOR.store(core::ptr::null_mut(), Ordering::Release);
+        // Every case destroyed its pools; the slab caches complain (a splat the harness
+        // catches) if any object was left behind.
+        let _ = &self.alloc;
+    }
+}
+
+fn allocator() -> &'static Allocator {
+    // SAFETY: set by init before any case runs, cleared only at module exit after the suite.
+    unsafe { &*ALLOCATOR.load(Ordering::Acquire) }
+}
+
+fn new_pool() -> Pin<KBox<Pool<'static>>> {
+    match Pool::new(allocator(), c_str!("kunit")) {
+        Ok(pool) => pool,
+        Err(e) => panic!("cannot create a test pool: {e:?}"),
+    }
+}
+
+const GFP: Gfp = Gfp(kernel::bindings::GFP_KERNEL);
+
+/// A deterministic byte pattern for object `n`.
+fn pattern(n: usize, i: usize) -> u8 {
+    (n.wrapping_mul(131) ^ i.wrapping_mul(7) ^ (i >> 8)) as u8
+}
+
+/// Requests of each size land in the class upstream's rules give, at the edges.
+fn class_table_edges(test: &Test) {
+    use logic::size_class::SizeError;
+    check_eq!(test, CLASSES.lookup(0), Err(SizeError::Zero));
+    check_eq!(test, CLASSES.lookup(PAGE_SIZE + 1), Err(SizeError::TooBig));
+    // 1 byte + the 8-byte handle header: the smallest class, 32 bytes.
+    let (class, stored) = CLASSES.lookup(1).unwrap_or((usize::MAX, 0));
+    check_eq!(test, CLASSES.class(class).size, 32);
+    check_eq!(test, stored, 1 + HANDLE_SIZE);
+    // 24 + 8 = 32 still fits; 25 + 8 = 33 goes to the next slot's class.
+    check_eq!(test, CLASSES.lookup(24).map(|(c, _)| CLASSES.class(c).size), Ok(32));
+    check!(test, CLASSES.lookup(25).map(|(c, _)| CLASSES.class(c).size).unwrap_or(0) >= 48);
+    let huge = CLASSES.huge_class_size();
+    check!(test, huge > 32 && huge < PAGE_SIZE);
+    let class_of = |len| CLASSES.lookup(len).map(|(c, _)| *CLASSES.class(c));
+    check!(test, class_of(huge).map(|c| c.huge) == Ok(true));
+    check!(test, class_of(huge - 1).map(|c| c.huge) == Ok(false));
+    for len in [4095, PAGE_SIZE] {
+        let spec = class_of(len);
+        check!(test, spec.map(|c| c.huge && c.size as usize == PAGE_SIZE) == Ok(true));
+        // A huge object has no header: it is stored as it is.
+        check_eq!(test, CLASSES.lookup(len).map(|(_, stored)| stored), Ok(len));
+    }
+}
+
+/// `malloc` returns upstream's errors and never a 0 or error-valued handle.
+fn malloc_errors_and_handles(test: &Test) {
+    let pool = new_pool();
+    check_eq!(test, pool.malloc(0, GFP), Err(EINVAL));
+    check_eq!(test, pool.malloc(PAGE_SIZE + 1, GFP), Err(ENOSPC));
+    let handle = pool.malloc(100, GFP).unwrap_or(0);
+    check!(test, handle != 0 && handle < usize::MAX - 4095);
+    pool.free(handle);
+    // Freeing 0 or an error value does nothing.
+    pool.free(0);
+    pool.free(ENOMEM.to_errno() as isize as usize);
+    check_eq!(test, pool.total_pages(), 0);
+}
+
+/// Writes `count` objects of `len` bytes with `mode`, then checks every byte with RO and RW.
+fn write_and_verify(test: &Test, pool: &Pool<'_>, len: usize, count: usize) -> bool {
+    let mut handles = KVec::new();
+    for n in 0..count {
+        let Ok(handle) = pool.malloc(len, GFP) else {
+            test.fail(file!(), line!(), "malloc failed");
+            return false;
+        };
+        let mode = if n % 2 == 0 { MapMode::WriteOnly } else { MapMode::ReadWrite };
+        pool.with_object(handle, mode, len, |bytes| {
+            bytes.iter_mut().enumerate().for_each(|(i, b)| *b = pattern(n, i))
+        });
+        if handles.push(handle, GFP_KERNEL).is_err() {
+            pool.free(handle);
+            test.fail(file!(), line!(), "out of memory for the handle list");
+            return false;
+        }
+    }
+    let mut ok = true;
+    for (n, &handle) in handles.iter().enumerate() {
+        let mode = if n % 2 == 0 { MapMode::ReadOnly } else { MapMode::ReadWrite };
+        let intact = pool.with_object(handle, mode, len, |bytes| {
+            bytes.len() == len && bytes.iter().enumerate().all(|(i, &b)| b == pattern(n, i))
+        });
+        if !intact {
+            pr_err!("object {} of {} bytes read back wrong (spans pages: {})\n", n, len, pool.spans_pages(handle));
+            ok = false;
+        }
+    }
+    for &handle in handles.iter() {
+        pool.free(handle);
+    }
+    ok
+}
+
+/// Every byte written comes back, in every class size at the edges, spanning or not.
+fn readback_byte_exact(test: &Test) {
+    let pool = new_pool();
+    let huge = CLASSES.huge_class_size();
+    for len in [1, 24, 25, 100, 500, 1000, 1500, 2000, 3000, huge - 1, huge, 4095, PAGE_SIZE] {
+        check!(test, write_and_verify(test, &pool, len, 64));
+    }
+    check_eq!(test, pool.total_pages(), 0);
+}
+
+/// For an object spanning two pages, WO does not copy in and RO does not copy back.
+fn spanning_copy_rules(test: &Test) {
+    let pool = new_pool();
+    // 1500 + 8 bytes: a multi-page class whose objects cross page boundaries.
+    let len = 1500;
+    let mut handles = KVec::new();
+    let mut spanning = None;
+    while spanning.is_none() && handles.len() < 64 {
+        let Ok(handle) = pool.malloc(len, GFP) else { break };
+        if handles.push(handle, GFP_KERNEL).is_err() {
+            pool.free(handle);
+            break;
+        }
+        if pool.spans_pages(handle) {
+            spanning = Some(handle);
+        }
+    }
+    let Some(handle) = spanning else {
+        handles.iter().for_each(|&h| pool.free(h));
+        test.fail(file!(), line!(), "no spanning object among 64 of 1500 bytes");
+        return;
+    };
+    // Stay on one CPU so every map below uses the same copy buffer.
+    let pin = sys::CpuPin::new();
+    pool.with_object(handle, MapMode::WriteOnly, len, |b| b.fill(0xb0));
+    // RO: the copy is the object; scribbling on it must not reach the object.
+    let saw_b = pool.with_object(handle, MapMode::ReadOnly, len, |b| {
+        let saw = b.iter().all(|&x| x == 0xb0);
+        b.fill(0xc0);
+        saw
+    });
+    let still_b = pool.with_object(handle, MapMode::ReadWrite, len, |b| b.iter().all(|&x| x == 0xb0));
+    // Leave 0xc0 in the buffer again, then WO must hand out the buffer as it is (no copy in).
+    pool.with_object(handle, MapMode::ReadOnly, len, |b| b.fill(0xc0));
+    let no_copy_in = pool.with_object(handle, MapMode::WriteOnly, len, |b| {
+        let untouched = b.iter().all(|&x| x == 0xc0);
+        b.fill(0xd0);
+        untouched
+    });
+    let now_d = pool.with_object(handle, MapMode::ReadOnly, len, |b| b.iter().all(|&x| x == 0xd0));
+    drop(pin);
+    handles.iter().for_each(|&h| pool.free(h));
+    check!(test, saw_b);
+    check!(test, still_b);
+    check!(test, no_copy_in);
+    check!(test, now_d);
+    check_eq!(test, pool.total_pages(), 0);
+}
+
+/// Each allocation a malloc makes (handle slot, zspage pages, metadata) can fail: the malloc
+/// returns ENOMEM and leaves nothing behind.
+fn alloc_failure_leaks_nothing(test: &Test) {
+    let pool = new_pool();
+    let pages_before = fault::LIVE_PAGES.load(Ordering::Relaxed);
+    // 3000 bytes: a multi-page zspage, so failures hit the middle of the page loop too.
+    let mut succeeded = None;
+    for n in 0..16 {
+        fault::SUCCEED_BEFORE_FAILURE.store(n, Ordering::Release);
+        let result = pool.malloc(3000, GFP);
+        fault::SUCCEED_BEFORE_FAILURE.store(-1, Ordering::Release);
+        match result {
+            Err(e) => {
+                check_eq!(test, e, ENOMEM);
+                check_eq!(test, pool.total_pages(), 0);
+                check_eq!(test, fault::LIVE_PAGES.load(Ordering::Relaxed), pages_before);
+            }
+            Ok(handle) => {
+                succeeded = Some(n);
+                pool.free(handle);
+                break;
+            }
+        }
+    }
+    // The zspage of 3000-byte objects has several pages: several distinct failure points.
+    check!(test, succeeded.is_some_and(|n| n >= 3));
+    check_eq!(test, fault::LIVE_PAGES.load(Ordering::Relaxed), pages_before);
+}
+
+/// Page counts follow zspages exactly, and go back to 0 when every object is freed.
+fn total_pages_tracks_zspages(test: &Test) {
+    let pool = new_pool();
+    let pages_before = fault::LIVE_PAGES.load(Ordering::Relaxed);
+    let mut handles = KVec::new();
+    for n in 0..2000usize {
+        match pool.malloc(64 + (n * 37) % 3000, GFP) {
+            Ok(handle) => {
+                if handles.push(handle, GFP_KERNEL).is_err() {
+                    pool.free(handle);
+                }
+            }
+            Err(e) => {
+                test.fail(file!(), line!(), "malloc failed");
+                pr_err!("malloc: {:?}\n", e);
+                break;
+            }
+        }
+    }
+    let live = fault::LIVE_PAGES.load(Ordering::Relaxed) - pages_before;
+    check!(test, pool.total_pages() > 0);
+    check_eq!(test, pool.total_pages() as isize, live);
+    // Free in an order unlike the allocation order.
+    for (i, &handle) in handles.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        let _ = i;
+        pool.free(handle);
+    }
+    for (_, &handle) in handles.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
+        pool.free(handle);
+    }
+    check_eq!(test, pool.total_pages(), 0);
+    check_eq!(test, fault::LIVE_PAGES.load(Ordering::Relaxed), pages_before);
+}
+
+/// Destroying a pool with live objects frees every page and handle (the slab caches would
+/// complain at module unload otherwise).
+fn destroy_with_live_objects(test: &Test) {
+    let pages_before = fault::LIVE_PAGES.load(Ordering::Relaxed);
+    let pool = new_pool();
+    for n in 0..500usize {
+        if pool.malloc(1 + (n * 53) % PAGE_SIZE, GFP).is_err() {
+            test.fail(file!(), line!(), "malloc failed");
+            return;
+        }
+    }
+    check!(test, fault::LIVE_PAGES.load(Ordering::Relaxed) > pages_before);
+    drop(pool);
+    check_eq!(test, fault::LIVE_PAGES.load(Ordering::Relaxed), pages_before);
 }
 
 /// The bindgen step captured zpool's map modes with upstream's values.
@@ -35,11 +308,6 @@ fn zpool_map_modes(test: &Test) {
     check_eq!(test, sys::zpool_mapmode_ZPOOL_MM_RW, 0);
     check_eq!(test, sys::zpool_mapmode_ZPOOL_MM_RO, 1);
     check_eq!(test, sys::zpool_mapmode_ZPOOL_MM_WO, 2);
-}
-
-/// Checks that `check!` passes on a true condition (the other half is `ZS_INJECT=kunit-fail`).
-fn check_passes_on_truth(test: &Test) {
-    check!(test, core::mem::size_of::<sys::zpool_driver>() > 0);
 }
 
 /// `ZS_INJECT=kunit-fail`: a case that must fail, to show that failures are caught.
@@ -62,7 +330,13 @@ kunit_suite! {
     name: "rust_zsmalloc",
     cases: [
         zpool_map_modes,
-        check_passes_on_truth,
+        class_table_edges,
+        malloc_errors_and_handles,
+        readback_byte_exact,
+        spanning_copy_rules,
+        alloc_failure_leaks_nothing,
+        total_pages_tracks_zspages,
+        destroy_with_live_objects,
         #[cfg(zs_inject_kunit_fail)]
         injected_failure,
         #[cfg(zs_inject_warning)]

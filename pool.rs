@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A pool: size classes of zspages, handles, and the malloc/free/map/unmap API.
+//!
+//! Lock order (every lock this module owns), outermost first:
+//!
+//! 1. `Pool::inner`, the pool spinlock: the fullness-group lists, each zspage's allocation
+//!    state (`Zspage::state`), object headers, and the class counters. Never held across
+//!    anything that sleeps.
+//! 2. `Zspage::lock`, the per-zspage reader/writer lock (seed 004): object bytes and
+//!    locations. `map` takes it for reading (never under 1) and holds it until `unmap`;
+//!    writers take it with `try_write` only, under 1, and back off on contention.
+//!
+//! A handle is the address of a slot (module slab) holding the object's `Location`
+//! (zspage metadata address + object index). Handles are never 0 and never error values.
+
+use crate::{
+    copybuf::{CopyBuffers, MapMode},
+    logic::{
+        fullness::{fullness_group, ALLOC_ORDER, GROUP_EMPTY, NR_FULLNESS_GROUPS},
+        location::Location,
+        size_class::SizeError,
+    },
+    sys::{self, CpuPin, DebugfsDir, Gfp, KmemCache, ListHead},
+    zspage::Zspage,
+    CLASSES,
+};
+use core::{
+    ptr::NonNull,
+    sync::atomic::{AtomicU64, AtomicUsize, Ordering},
+};
+use kernel::{
+    alloc::flags::GFP_KERNEL,
+    bindings, c_str, fmt, new_spinlock,
+    prelude::*,
+    str::{CStr, CString},
+    sync::SpinLock,
+};
+
+/// A handle's slot: the object's `Location`, raw. Changed only under the pool lock with the
+/// object's zspage write-locked (compaction); read by `map` under the zspage read lock.
+#[repr(transparent)]
+pub(crate) struct HandleSlot(AtomicU64);
+
+/// What every pool of this module shares: slab caches, copy buffers, the debugfs root.
+pub(crate) struct Allocator {
+    zspages: KmemCache<Zspage>,
+    handles: KmemCache<HandleSlot>,
+    copy: Pin<KBox<CopyBuffers>>,
+    debugfs: DebugfsDir,
+    next_pool_id: AtomicUsize,
+}
+
+/// Names of what an `Allocator` registers; each module passes its own (the main module and
+/// the KUnit module may be loaded together, and duplicate names warn).
+pub(crate) struct AllocatorNames {
+    pub(crate) zspage_cache: &'static CStr,
+    pub(crate) handle_cache: &'static CStr,
+    pub(crate) hotplug: &'static CStr,
+    pub(crate) debugfs: &'static CStr,
+}
+
+impl Allocator {
+    pub(crate) fn new(names: &AllocatorNames) -> Result<Allocator> {
+        Ok(Allocator {
+            zspages: KmemCache::new(names.zspage_cache)?,
+            handles: KmemCache::new(names.handle_cache)?,
+            copy: CopyBuffers::new(names.hotplug)?,
+            debugfs: DebugfsDir::new(names.debugfs, None),
+            next_pool_id: AtomicUsize::new(0),
+        })
+    }
+}
+
+/// Counters and lists of one size class. Guarded by the pool lock.
+struct ClassState {
+    /// One list per fullness group; `link` of each zspage of this class is on one of them.
+    groups: [ListHead; NR_FULLNESS_GROUPS],
+    /// Object capacity of the class's zspages.
+    objs_allocated: usize,
+    /// Objects in use.
+    objs_inuse: usize,
+    zspages: usize,
+}
+
+/// What the pool spinlock guards.
+struct PoolInner {
+    /// Indexed by class index; never grows after creation (the list heads must not move).
+    classes: KVec<ClassState>,
+}
+
+/// A pool of compressed objects.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Pool<'a> {
+    alloc: &'a Allocator,
+    #[pin]
+    inner: SpinLock<PoolInner>,
+    /// Pages held by the pool's zspages (readable without the lock, and through debugfs).
+    total_pages: AtomicUsize,
+    debugfs: DebugfsDir,
+    name: CString,
+}
+
+/// Why a pool operation failed, mapped to errno by the callers.
+fn size_error(err: SizeError) -> Error {
+    match err {
+        SizeError::Zero => EINVAL,
+        SizeError::TooBig => ENOSPC,
+    }
+}
+
+/// Whether `handle` can be a handle at all (zram treats 0 as empty; errors are negative).
+fn is_handle(handle: usize) -> bool {
+    handle != 0 && handle < (-(bindings::MAX_ERRNO as isize)) as usize
+}
+
+impl<'a> Pool<'a> {
+    /// Creates a pool named `name` (for messages and debugfs). May sleep.
+    pub(crate) fn new(alloc: &'a Allocator, name: &CStr) -> Result<Pin<KBox<Pool<'a>>>> {
+        sys::might_sleep();
+        let nr = CLASSES.nr_classes();
+        let mut classes = KVec::with_capacity(nr, GFP_KERNEL)?;
+        for _ in 0..nr {
+            classes.push(
+                ClassState {
+                    groups: [const { ListHead::new() }; NR_FULLNESS_GROUPS],
+                    objs_allocated: 0,
+                    objs_inuse: 0,
+                    zspages: 0,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        let id = alloc.next_pool_id.fetch_add(1, Ordering::Relaxed);
+        let dir_name = CString::try_from_fmt(fmt!("{}-{}", name, id))?;
+        let pool = KBox::pin_init(
+            try_pin_init!(Pool {
+                alloc,
+                inner <- new_spinlock!(PoolInner { classes }, "rust_zsmalloc_pool"),
+                total_pages: AtomicUsize::new(0),
+                debugfs: DebugfsDir::new(&dir_name, Some(&alloc.debugfs)),
+                name: CString::try_from_fmt(fmt!("{}", name))?,
+            }),
+            GFP_KERNEL,
+        )?;
+        {
+            let inner = pool.inner.lock();
+            for class in inner.classes.iter() {
+                for head in class.groups.iter() {
+                    // SAFETY: the heads live in `classes`' buffer, which never moves or grows
+                    // again; nothing is linked yet.
+                    unsafe { head.init() };
+                }
+            }
+        }
+        // SAFETY: `total_pages` lives in the pool, which removes `debugfs` when dropped.
+        unsafe { pool.debugfs.add_ulong(c_str!("total_pages"), &pool.total_pages) };
+        Ok(pool)
+    }
+
+    /// Pages currently held by the pool.
+    pub(crate) fn total_pages(&self) -> usize {
+        self.total_pages.load(Ordering::Relaxed)
+    }
+
+    /// Allocates an object of `size` bytes with the caller's `gfp`, returning its handle.
+    /// Never sleeps unless `gfp` allows it. Errors: `EINVAL` (size 0), `ENOSPC` (larger than
+    /// a page), `ENOMEM`; nothing is left allocated on error.
+    pub(crate) fn malloc(&self, size: usize, gfp: Gfp) -> Result<usize> {
+        let (class, _stored) = CLASSES.lookup(size).map_err(size_error)?;
+        let slot = self.alloc.handles.alloc(gfp, HandleSlot(AtomicU64::new(0))).map_err(|_| ENOMEM)?;
+        let handle = slot.as_ptr() as usize;
+
+        {
+            let mut inner = self.inner.lock();
+            if let Some(zspage) = inner.first_with_room(class) {
+                // SAFETY: zspages on the lists are live while the pool lock is held.
+                let zspage = unsafe { zspage.as_ref() };
+                inner.alloc_obj(zspage, slot, handle);
+                return Ok(handle);
+            }
+        }
+
+        // No room: a new zspage, allocated outside the lock with the caller's gfp (pages
+        // stay unmovable until they are registered with the migration core).
+        let zspage = Zspage::new(class, gfp.unmovable())
+            .ok_or(ENOMEM)
+            .and_then(|zspage| self.alloc.zspages.alloc(gfp, zspage).map_err(|_| ENOMEM));
+        let zspage = match zspage {
+            Ok(zspage) => zspage,
+            Err(e) => {
+                // SAFETY: the slot was allocated above and was never handed out.
+                unsafe { self.alloc.handles.free(slot) };
+                return Err(e);
+            }
+        };
+        // SAFETY: just allocated; it stays live until this pool frees it.
+        let zspage = unsafe { zspage.as_ref() };
+        self.total_pages.fetch_add(zspage.nr_pages(), Ordering::Relaxed);
+        let mut inner = self.inner.lock();
+        inner.insert(zspage);
+        inner.alloc_obj(zspage, slot, handle);
+        Ok(handle)
+    }
+
+    /// The slot of `handle`.
+    ///
+    /// # Safety
+    ///
+    /// `handle` was returned by this pool's `malloc` and not freed yet.
+    unsafe fn slot(&self, handle: usize) -> &HandleSlot {
+        // SAFETY: a live handle is the address of a live slot (caller).
+        unsafe { &*(handle as *const HandleSlot) }
+    }
+
+    /// The object's location.
+    ///
+    /// # Safety
+    ///
+    /// As for `slot`.
+    unsafe fn location(&self, handle: usize) -> (&Zspage, u32) {
+        // SAFETY: live handle (caller).
+        let raw = unsafe { self.slot(handle) }.0.load(Ordering::Acquire);
+        let Some(location) = Location::from_raw(raw) else {
+            unreachable!("handle {handle:#x} holds no location")
+        };
+        // SAFETY: a live handle's zspage holds the object, so the zspage is in use and is
+        // not freed before the object is.
+        let zspage = unsafe { &*(location.addr() as *const Zspage) };
+        (zspage, u32::from(location.obj_index()))
+    }
+
+    /// Frees the object of `handle`. Ignores 0 and error values. Never sleeps.
+    pub(crate) fn free(&self, handle: usize) {
+        if !is_handle(handle) {
+            return;
+        }
+        let emptied = {
+            let mut inner = self.inner.lock();
+            // SAFETY: the caller passes a live handle of this pool (zsmalloc's contract);
+            // under the pool lock the location cannot change.
+            let (zspage, idx) = unsafe { self.location(handle) };
+            inner.free_obj(zspage, idx)
+        };
+        if let Some(zspage) = emptied {
+            // SAFETY: `zspage` is live (it held the object until now).
+            let nr_pages = unsafe { zspage.as_ref() }.nr_pages();
+            self.total_pages.fetch_sub(nr_pages, Ordering::Relaxed);
+            // SAFETY: off every list and empty: no handle points into it any more.
+            unsafe { self.alloc.zspages.free(zspage) };
+        }
+        // SAFETY: the handle's object is gone; the caller does not use the handle again.
+        unsafe { self.alloc.handles.free(NonNull::from(self.slot(handle))) };
+    }
+
+    /// Maps the object of `handle` for `mode` until `unmap`. An object that spans two pages
+    /// is copied into this CPU's buffer (unless write-only), and preemption stays off until
+    /// `unmap`. Callers must not sleep between map and unmap, nor map twice at once.
+    pub(crate) fn map(&self, handle: usize, mode: MapMode) -> *mut u8 {
+        // SAFETY: live handle of this pool (caller, zsmalloc's contract).
+        let (zspage, idx) = unsafe { self.location(handle) };
+        zspage.lock.read_acquire();
+        let header = zspage.spec().header_len();
+        if let Some(addr) = zspage.obj_address(idx) {
+            return addr.wrapping_add(header);
+        }
+        let pin = CpuPin::new();
+        let area = self.alloc.copy.area(&pin);
+        area.mode = mode;
+        let size = zspage.spec().size_bytes();
+        if mode.copies_in() {
+            // SAFETY: read lock held (no migration or compaction); the caller owns the handle.
+            unsafe { zspage.read_obj(idx, header, &mut area.buf[header..size]) };
+        }
+        let addr = area.buf.as_mut_ptr().wrapping_add(header);
+        // Preemption stays off until `unmap`, which owns the buffer until then.
+        core::mem::forget(pin);
+        addr
+    }
+
+    /// Maps `handle`, runs `f` on the object's first `len` bytes, and unmaps: the safe way
+    /// for Rust code (tests, benchmarks) to reach an object. `len` is clamped to the object.
+    #[allow(dead_code, reason = "used by the KUnit and benchmark modules")]
+    pub(crate) fn with_object<R>(&self, handle: usize, mode: MapMode, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        // SAFETY: live handle of this pool (caller).
+        let (zspage, _) = unsafe { self.location(handle) };
+        let len = len.min(zspage.spec().size_bytes() - zspage.spec().header_len());
+        let addr = self.map(handle, mode);
+        // SAFETY: `map` returns the object's payload (or a copy of it), valid for the class
+        // size minus the header until `unmap`, and the caller's handle is not mapped twice.
+        let result = f(unsafe { core::slice::from_raw_parts_mut(addr, len) });
+        self.unmap(handle);
+        result
+    }
+
+    /// Whether the object of `handle` spans two pages (so `map` goes through the copy buffer).
+    #[allow(dead_code, reason = "used by the KUnit module")]
+    pub(crate) fn spans_pages(&self, handle: usize) -> bool {
+        // SAFETY: live handle of this pool (caller).
+        let (zspage, idx) = unsafe { self.location(handle) };
+        zspage.obj_address(idx).is_none()
+    }
+
+    /// Ends the mapping of `handle` made by `map`.
+    pub(crate) fn unmap(&self, handle: usize) {
+        // SAFETY: live handle of this pool (caller).
+        let (zspage, idx) = unsafe { self.location(handle) };
+        if zspage.obj_address(idx).is_none() {
+            // SAFETY: `map` of this spanning object pinned the CPU and forgot the pin.
+            let pin = unsafe { CpuPin::resume() };
+            let area = self.alloc.copy.area(&pin);
+            if area.mode.copies_back() {
+                let (header, size) = (zspage.spec().header_len(), zspage.spec().size_bytes());
+                // SAFETY: read lock held since `map` (no migration or compaction moves the
+                // bytes), and the caller owns the object.
+                unsafe { zspage.write_obj(idx, header, &area.buf[header..size]) };
+            }
+            // Dropping `pin` ends the preemption-off section `map` began.
+        }
+        zspage.lock.read_release();
+    }
+}
+
+impl PoolInner {
+    /// The fullest zspage of `class` that has a free object.
+    fn first_with_room(&mut self, class: usize) -> Option<NonNull<Zspage>> {
+        let groups = &self.classes[class].groups;
+        ALLOC_ORDER.iter().find_map(|&group| {
+            let head = &groups[group];
+            // SAFETY: pool lock held (`&mut self`); the head is initialised.
+            let first = unsafe { head.next(head) }?;
+            // SAFETY: entries of a group list are `link`s of live zspages.
+            Some(unsafe { Zspage::from_link(first) })
+        })
+    }
+
+    /// Puts a new, empty zspage on its class's lists.
+    fn insert(&mut self, zspage: &Zspage) {
+        let class = &mut self.classes[zspage.class()];
+        class.zspages += 1;
+        class.objs_allocated += zspage.spec().objs_per_zspage as usize;
+        // SAFETY: pool lock held; the zspage is at its final (slab) address and on no list.
+        unsafe {
+            zspage.link.init();
+            zspage.link.add_to(&class.groups[GROUP_EMPTY]);
+            zspage.state.get().group = GROUP_EMPTY;
+        }
+    }
+
+    /// Moves `zspage` to the list of the group its use now puts it in.
+    fn regroup(&mut self, zspage: &Zspage) {
+        // SAFETY: pool lock held; no other reference to the state is live.
+        let state = unsafe { zspage.state.get() };
+        let group = fullness_group(state.inuse, zspage.spec().objs_per_zspage);
+        if group != state.group {
+            state.group = group;
+            // SAFETY: pool lock held; the zspage is on its class's lists and stays put.
+            unsafe {
+                zspage.link.del_init();
+                zspage.link.add_to(&self.classes[zspage.class()].groups[group]);
+            }
+        }
+    }
+
+    /// Allocates an object in `zspage` (which has room) for `handle` and points its slot at it.
+    fn alloc_obj(&mut self, zspage: &Zspage, slot: NonNull<HandleSlot>, handle: usize) {
+        // SAFETY: pool lock held; no other reference to the state is live.
+        let state = unsafe { zspage.state.get() };
+        let Some(idx) = state.alloc_obj() else { unreachable!("zspage on a non-full list is full") };
+        // SAFETY: pool lock held and `idx` was just allocated.
+        unsafe { zspage.set_owner(state, idx, handle) };
+        self.classes[zspage.class()].objs_inuse += 1;
+        let Some(location) = u8::try_from(idx).ok().and_then(|i| Location::new(zspage as *const _ as usize, i))
+        else {
+            unreachable!("zspage metadata address or object index out of the location's range")
+        };
+        // SAFETY: the slot is fresh and owned by this call until the handle is returned.
+        unsafe { slot.as_ref() }.0.store(location.to_raw(), Ordering::Release);
+        self.regroup(zspage);
+    }
+
+    /// Frees object `idx` of `zspage`; returns the zspage, off every list, if it is now empty.
+    fn free_obj(&mut self, zspage: &Zspage, idx: u32) -> Option<NonNull<Zspage>> {
+        // SAFETY: pool lock held; no other reference to the state is live.
+        let state = unsafe { zspage.state.get() };
+        state.free_obj(idx);
+        let class = &mut self.classes[zspage.class()];
+        class.objs_inuse -= 1;
+        if state.inuse > 0 {
+            self.regroup(zspage);
+            return None;
+        }
+        class.zspages -= 1;
+        class.objs_allocated -= zspage.spec().objs_per_zspage as usize;
+        // SAFETY: pool lock held; the zspage is on one of its class's lists.
+        unsafe { zspage.link.del_init() };
+        Some(NonNull::from(zspage))
+    }
+
+    /// Takes every zspage off every list, for pool destruction.
+    fn drain(&mut self, mut f: impl FnMut(&Zspage)) {
+        for class in self.classes.iter_mut() {
+            for head in class.groups.iter() {
+                // SAFETY: pool lock held; entries are `link`s of live zspages, and `f` does not
+                // free the zspage until it is unlinked here.
+                while let Some(first) = unsafe { head.next(head) } {
+                    // SAFETY: as above.
+                    let zspage = unsafe { Zspage::from_link(first).as_ref() };
+                    // SAFETY: pool lock held.
+                    unsafe { zspage.link.del_init() };
+                    f(zspage);
+                }
+            }
+            class.zspages = 0;
+            class.objs_allocated = 0;
+            class.objs_inuse = 0;
+        }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Pool<'_> {
+    fn drop(self: Pin<&mut Self>) {
+        let alloc = self.alloc;
+        let mut live = 0usize;
+        let mut freed_pages = 0usize;
+        self.inner.lock().drain(|zspage| {
+            // SAFETY: pool lock held (inside `drain`); nobody else references the state.
+            let state = unsafe { zspage.state.get() };
+            for idx in 0..zspage.spec().objs_per_zspage {
+                if state.is_allocated(idx) {
+                    live += 1;
+                    // SAFETY: pool lock held; `idx` is allocated.
+                    let handle = unsafe { zspage.owner(state, idx) };
+                    // SAFETY: the handle's slot belongs to this pool; destroying the pool
+                    // ends every handle (the caller's contract).
+                    unsafe { alloc.handles.free(NonNull::new_unchecked(handle as *mut HandleSlot)) };
+                }
+            }
+            freed_pages += zspage.nr_pages();
+            // SAFETY: unlinked by `drain`; its handles are freed; nothing references it.
+            unsafe { alloc.zspages.free(NonNull::from(zspage)) };
+        });
+        self.total_pages.fetch_sub(freed_pages, Ordering::Relaxed);
+        if live > 0 {
+            pr_warn!("pool {}: destroyed with {} live objects; freed them\n", &*self.name, live);
+        }
+    }
+}

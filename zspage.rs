@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A zspage: 1..=8 pages holding the objects of one size class, back to back (an object may
+//! span two pages), and the metadata that describes it.
+//!
+//! An allocated object of a non-huge class starts with an 8-byte header holding its handle
+//! (compaction needs to find the handle of each object it moves); a huge object fills its
+//! page and its handle is kept in the metadata instead. Free objects are tracked in a bitmap
+//! in the metadata, so malloc and free never touch the pages for bookkeeping.
+
+use crate::{
+    logic::{
+        fullness::GROUP_EMPTY,
+        layout::{obj_place, ObjPlace},
+        size_class::{ClassSpec, HANDLE_SIZE, MAX_OBJS_PER_ZSPAGE, MAX_PAGES_PER_ZSPAGE},
+        zspage_lock::ZspageLock,
+    },
+    sys::{Gfp, ListHead, LockedCell, ZsPage},
+    CLASSES,
+};
+use core::ptr::NonNull;
+
+const BITMAP_WORDS: usize = MAX_OBJS_PER_ZSPAGE / 64;
+
+/// A zspage's metadata; lives in the module's zspage slab cache.
+///
+/// # Invariants
+///
+/// `pages[..spec().pages()]` are `Some`, the rest `None`.
+pub(crate) struct Zspage {
+    /// Seed 004's lock: `map` holds it for reading until `unmap` (object bytes and location
+    /// stay put); migration and compaction take it for writing with `try_write` only.
+    pub(crate) lock: ZspageLock,
+    /// Index into `CLASSES`; never changes.
+    class: usize,
+    pages: [Option<ZsPage>; MAX_PAGES_PER_ZSPAGE],
+    /// Link in its class's fullness-group list. Guarded by the pool lock.
+    pub(crate) link: ListHead,
+    /// Allocation state. Guarded by the pool lock.
+    pub(crate) state: LockedCell<ZspageState>,
+}
+
+/// What the pool lock guards in a zspage.
+pub(crate) struct ZspageState {
+    /// Bit set = object free.
+    free: [u64; BITMAP_WORDS],
+    /// Objects allocated.
+    pub(crate) inuse: u32,
+    /// The fullness group whose list `link` is on.
+    pub(crate) group: usize,
+    /// The handle of the object of a huge zspage (which has no room for a header).
+    huge_handle: usize,
+}
+
+impl ZspageState {
+    /// Takes the lowest free object (low indices first keeps objects packed at the front).
+    pub(crate) fn alloc_obj(&mut self) -> Option<u32> {
+        let (word, bits) = self.free.iter_mut().enumerate().find(|(_, bits)| **bits != 0)?;
+        let bit = bits.trailing_zeros();
+        *bits &= !(1u64 << bit);
+        self.inuse += 1;
+        u32::try_from(word * 64).ok().map(|base| base + bit)
+    }
+
+    /// Returns object `idx` to the free set.
+    pub(crate) fn free_obj(&mut self, idx: u32) {
+        let (word, bit) = (idx as usize / 64, idx % 64);
+        debug_assert!(self.free[word] & (1u64 << bit) == 0, "double free of object {idx}");
+        self.free[word] |= 1u64 << bit;
+        self.inuse -= 1;
+    }
+
+    pub(crate) fn is_allocated(&self, idx: u32) -> bool {
+        self.free[idx as usize / 64] & (1u64 << (idx % 64)) == 0
+    }
+}
+
+impl Zspage {
+    /// Allocates the pages of a zspage of `class` with the caller's `gfp`, all or nothing.
+    pub(crate) fn new(class: usize, gfp: Gfp) -> Option<Zspage> {
+        let spec = CLASSES.class(class);
+        let mut pages = [const { None }; MAX_PAGES_PER_ZSPAGE];
+        for page in pages.iter_mut().take(spec.pages()) {
+            // On failure the pages taken so far are freed by their drop.
+            *page = Some(ZsPage::alloc(gfp)?);
+        }
+        let mut free = [0u64; BITMAP_WORDS];
+        for idx in 0..spec.objs_per_zspage as usize {
+            free[idx / 64] |= 1u64 << (idx % 64);
+        }
+        // INVARIANT: the first `spec.pages()` pages were allocated above.
+        Some(Zspage {
+            lock: ZspageLock::new(),
+            class,
+            pages,
+            link: ListHead::new(),
+            state: LockedCell::new(ZspageState { free, inuse: 0, group: GROUP_EMPTY, huge_handle: 0 }),
+        })
+    }
+
+    pub(crate) fn class(&self) -> usize {
+        self.class
+    }
+
+    pub(crate) fn spec(&self) -> &'static ClassSpec {
+        CLASSES.class(self.class)
+    }
+
+    pub(crate) fn nr_pages(&self) -> usize {
+        self.spec().pages()
+    }
+
+    fn page(&self, index: usize) -> &ZsPage {
+        match &self.pages[index] {
+            Some(page) => page,
+            // Type invariant: every index a layout computes is below `spec().pages()`.
+            None => unreachable!("page {index} beyond the zspage"),
+        }
+    }
+
+    pub(crate) fn place(&self, idx: u32) -> ObjPlace {
+        obj_place(self.spec(), idx)
+    }
+
+    /// The zspage whose `link` is `link`.
+    ///
+    /// # Safety
+    ///
+    /// `link` is the `link` field of a live `Zspage`.
+    pub(crate) unsafe fn from_link(link: NonNull<ListHead>) -> NonNull<Zspage> {
+        let offset = core::mem::offset_of!(Zspage, link);
+        // SAFETY: `link` points `offset` bytes into a `Zspage` (caller).
+        unsafe { link.byte_sub(offset).cast() }
+    }
+
+    /// Records `handle` as the owner of object `idx`.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the pool lock and has just allocated `idx` (nobody else touches it).
+    pub(crate) unsafe fn set_owner(&self, state: &mut ZspageState, idx: u32, handle: usize) {
+        if self.spec().huge {
+            state.huge_handle = handle;
+            return;
+        }
+        let place = self.place(idx);
+        // The header never spans: objects start at multiples of 16 bytes.
+        // SAFETY: the object was just allocated under the pool lock, so nobody else
+        // accesses its bytes; the header lies within the page.
+        unsafe { self.page(place.page).write(place.offset, &handle.to_ne_bytes()) };
+    }
+
+    /// The handle that owns allocated object `idx`.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the pool lock (which excludes the object's free) and `idx` is
+    /// allocated.
+    pub(crate) unsafe fn owner(&self, state: &ZspageState, idx: u32) -> usize {
+        if self.spec().huge {
+            return state.huge_handle;
+        }
+        let place = self.place(idx);
+        let mut header = [0u8; HANDLE_SIZE];
+        // SAFETY: the header is written only by `set_owner`, under the pool lock (held).
+        unsafe { self.page(place.page).read(place.offset, &mut header) };
+        usize::from_ne_bytes(header)
+    }
+
+    /// The address of object `idx` if it lies in one page (objects that span two pages are
+    /// accessed by copying).
+    pub(crate) fn obj_address(&self, idx: u32) -> Option<*mut u8> {
+        let place = self.place(idx);
+        // The offset is within the page, so the pointer stays in the page's allocation.
+        (!place.spans).then(|| self.page(place.page).address().wrapping_add(place.offset))
+    }
+
+    /// Copies the bytes of object `idx` from `skip` on into `dst`, across the page boundary.
+    ///
+    /// # Safety
+    ///
+    /// The caller excludes concurrent writers of the object (the zspage lock for reading plus
+    /// the caller's own exclusive use of the handle); `skip + dst.len()` is at most the class
+    /// size.
+    pub(crate) unsafe fn read_obj(&self, idx: u32, skip: usize, dst: &mut [u8]) {
+        self.for_each_part(idx, skip, dst.len(), |page, offset, range| {
+            // SAFETY: within the page (layout), writers excluded (caller).
+            unsafe { page.read(offset, &mut dst[range]) }
+        });
+    }
+
+    /// Copies `src` into object `idx` from `skip` on, across the page boundary.
+    ///
+    /// # Safety
+    ///
+    /// As for `read_obj`, and the caller owns the object's bytes exclusively.
+    pub(crate) unsafe fn write_obj(&self, idx: u32, skip: usize, src: &[u8]) {
+        self.for_each_part(idx, skip, src.len(), |page, offset, range| {
+            // SAFETY: within the page (layout), exclusive access (caller).
+            unsafe { page.write(offset, &src[range]) }
+        });
+    }
+
+    /// Splits bytes `skip..skip + len` of object `idx` into their (page, offset, buffer
+    /// range) parts: one, or two when they cross the page boundary.
+    fn for_each_part(
+        &self,
+        idx: u32,
+        skip: usize,
+        len: usize,
+        mut f: impl FnMut(&ZsPage, usize, core::ops::Range<usize>),
+    ) {
+        let place = self.place(idx);
+        debug_assert!(skip + len <= self.spec().size_bytes());
+        let in_first = place.first_len.saturating_sub(skip).min(len);
+        if in_first > 0 {
+            f(self.page(place.page), place.offset + skip, 0..in_first);
+        }
+        if in_first < len {
+            let second_offset = skip + in_first - place.first_len;
+            f(self.page(place.page + 1), second_offset, in_first..len);
+        }
+    }
+}
