@@ -88,7 +88,7 @@ pub fn verify_pages(
 
 /// Prints a warning once when the kernel lacks `MADV_PAGEOUT`.
 pub fn warn_pageout_unsupported() {
-    eprintln!("zstest: warning: madvise(MADV_PAGEOUT) not supported (EINVAL); relying on memory pressure alone");
+    eprintln!("zstest: warning: madvise(MADV_PAGEOUT) not supported (EINVAL or ENOSYS); relying on memory pressure alone");
 }
 
 pub fn run(o: &AnonOpts) -> Result<Summary, CmdError> {

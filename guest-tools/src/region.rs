@@ -24,7 +24,8 @@ pub struct Region {
 pub enum Pageout {
     /// The kernel accepted the request (it may still keep some pages).
     Done,
-    /// `EINVAL`: the kernel has no `MADV_PAGEOUT`; carry on without it.
+    /// `EINVAL` or `ENOSYS`: the kernel has no `MADV_PAGEOUT` (or no madvise at all, as a
+    /// tinyconfig kernel without `CONFIG_ADVISE_SYSCALLS`); carry on without it.
     Unsupported,
 }
 
@@ -107,7 +108,7 @@ impl Region {
             let n = chunk.min(first + count - p);
             match self.advise(p, n, MADV_PAGEOUT) {
                 Ok(()) => calls += 1,
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) => {
                     return Ok((Pageout::Unsupported, calls))
                 }
                 // EAGAIN/EINTR are transient; skip this chunk, the test still

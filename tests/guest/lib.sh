@@ -27,3 +27,36 @@ poll_until() {
 module_loaded() {
 	[ -d "/sys/module/$1" ]
 }
+
+# Pages held by all rust_zsmalloc pools (debugfs).
+rzs_pool_pages() {
+	total=0
+	for f in /sys/kernel/debug/rust_zsmalloc/*/total_pages; do
+		[ -f "$f" ] && total=$((total + $(cat "$f")))
+	done
+	echo "$total"
+}
+
+zswap_stat() {
+	cat "/sys/kernel/debug/zswap/$1"
+}
+
+# swap on the virtio disk (a sparse file on the host)
+swap_on() {
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+}
+
+# make_cgroup NAME MEMORY_MAX: a cgroup v2 group with a memory limit
+make_cgroup() {
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+	mkdir -p "/sys/fs/cgroup/$1"
+	echo "$2" >"/sys/fs/cgroup/$1/memory.max"
+}
+
+# in_cgroup NAME CMD...: run CMD inside the cgroup
+in_cgroup() {
+	cg=$1
+	shift
+	sh -c 'echo $$ > "$0" && exec "$@"' "/sys/fs/cgroup/$cg/cgroup.procs" "$@"
+}
