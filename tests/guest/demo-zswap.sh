@@ -1,0 +1,21 @@
+# The demo: rust_zsmalloc serving zswap under memory pressure, with its stats.
+. /tests/lib.sh
+insmod $MODDIR/zsmalloc_rs.ko
+swap_on
+echo 1 >/sys/module/zswap/parameters/enabled
+echo rust_zsmalloc >/sys/module/zswap/parameters/zpool
+echo "DEMO: zswap zpool = $(cat /sys/module/zswap/parameters/zpool)"
+make_cgroup demo 48M
+in_cgroup demo zstest anon --mib 80 --hold-secs 6 >/tmp/demo.out 2>&1 &
+pid=$!
+sleep 12
+echo "DEMO: while 80 MiB of varied data is pushed out of a 48 MiB cgroup:"
+echo "DEMO:   zswap stored_pages   = $(zswap_stat stored_pages)"
+echo "DEMO:   zswap pool_total_size = $(zswap_stat pool_total_size) bytes"
+for f in /sys/kernel/debug/rust_zsmalloc/*/total_pages; do
+	echo "DEMO:   rust_zsmalloc pool $(basename "$(dirname "$f")"): $(cat "$f") pages"
+done
+grep -E 'SwapTotal|SwapFree|Zswap' /proc/meminfo | sed 's/^/DEMO:   /'
+wait $pid
+sed 's/^/DEMO: zstest: /' /tmp/demo.out
+echo "DEMO: zram on rust_zsmalloc arrives with the zsmalloc-compatible API (issue: zram)."
