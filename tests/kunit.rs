@@ -103,6 +103,12 @@ fn class_table_edges(test: &Test) {
     // 24 + 8 = 32 still fits; 25 + 8 = 33 goes to the next slot's class.
     check_eq!(test, CLASSES.lookup(24).map(|(c, _)| CLASSES.class(c).size), Ok(32));
     check!(test, CLASSES.lookup(25).map(|(c, _)| CLASSES.class(c).size).unwrap_or(0) >= 48);
+    // Requests of 32 and 33 bytes carry a header too: 40 and 41 bytes, both in a class of at
+    // least 48, and never in the 32-byte class.
+    for len in [32, 33] {
+        let stored = CLASSES.lookup(len).map(|(c, stored)| (CLASSES.class(c).size as usize, stored));
+        check!(test, stored.is_ok_and(|(size, stored)| size >= 48 && stored == len + HANDLE_SIZE && stored <= size));
+    }
     let huge = CLASSES.huge_class_size();
     check!(test, huge > 32 && huge < PAGE_SIZE);
     let class_of = |len| CLASSES.lookup(len).map(|(c, _)| *CLASSES.class(c));
