@@ -432,9 +432,11 @@ impl PinnedDrop for Pool<'_> {
                     live += 1;
                     // SAFETY: pool lock held; `idx` is allocated.
                     let handle = unsafe { zspage.owner(state, idx) };
-                    // SAFETY: the handle's slot belongs to this pool; destroying the pool
-                    // ends every handle (the caller's contract).
-                    unsafe { alloc.handles.free(NonNull::new_unchecked(handle as *mut HandleSlot)) };
+                    if let Some(slot) = NonNull::new(handle as *mut HandleSlot) {
+                        // SAFETY: the header names the object's live slot, from this module's
+                        // cache; destroying the pool ends every handle (the caller's contract).
+                        unsafe { alloc.handles.free(slot) };
+                    }
                 }
             }
             freed_pages += zspage.nr_pages();
