@@ -93,14 +93,7 @@ pub fn warn_pageout_unsupported() {
 
 pub fn run(o: &AnonOpts) -> Result<Summary, CmdError> {
     let start = Instant::now();
-    let pages = o
-        .mib
-        .checked_mul((1 << 20) / PAGE_SIZE as u64)
-        .and_then(|p| usize::try_from(p).ok())
-        .filter(|&p| p > 0)
-        .ok_or_else(|| CmdError::Usage(format!("bad --mib {}", o.mib)))?;
-    let mut region =
-        Region::new(pages).map_err(|e| CmdError::sys(format!("mmap {} MiB", o.mib), e))?;
+    let (mut region, pages) = Region::for_mib(o.mib)?;
     let gen = Generator::new(o.seed, o.mix.clone());
 
     // Under a memory-limited cgroup this loop alone already pushes the early

@@ -30,6 +30,18 @@ pub enum Pageout {
 }
 
 impl Region {
+    /// Maps a region of `mib` MiB for a subcommand's `--mib`, returning it with its page count.
+    pub fn for_mib(mib: u64) -> Result<(Region, usize), crate::report::CmdError> {
+        use crate::report::CmdError;
+        let pages = mib
+            .checked_mul((1 << 20) / PAGE_SIZE as u64)
+            .and_then(|p| usize::try_from(p).ok())
+            .filter(|&p| p > 0)
+            .ok_or_else(|| CmdError::Usage(format!("bad --mib {mib}")))?;
+        let region = Region::new(pages).map_err(|e| CmdError::sys(format!("mmap {mib} MiB"), e))?;
+        Ok((region, pages))
+    }
+
     /// Maps `pages` pages of zero-filled anonymous memory.
     pub fn new(pages: usize) -> io::Result<Region> {
         let len = pages
