@@ -28,6 +28,16 @@ pub(crate) enum MapMode {
 }
 
 impl MapMode {
+    /// From zpool's `zpool_mapmode` or zsmalloc's `zs_mapmode`, which share their values
+    /// (RW 0, RO 1, WO 2); anything else maps read-write, the safe default.
+    pub(crate) fn from_c(mode: u32) -> MapMode {
+        match mode {
+            1 => MapMode::ReadOnly,
+            2 => MapMode::WriteOnly,
+            _ => MapMode::ReadWrite,
+        }
+    }
+
     pub(crate) fn copies_in(self) -> bool {
         self != MapMode::WriteOnly
     }

@@ -181,9 +181,8 @@ impl<'a> Pool<'a> {
             }
         }
 
-        // No room: a new zspage, allocated outside the lock with the caller's gfp (pages
-        // stay unmovable until they are registered with the migration core).
-        let zspage = Zspage::new(class, gfp.unmovable())
+        // No room: a new zspage, allocated outside the lock with the caller's gfp.
+        let zspage = Zspage::new(class, gfp.for_zspage_pages())
             .ok_or(ENOMEM)
             .and_then(|zspage| self.alloc.zspages.alloc(gfp, zspage).map_err(|_| ENOMEM));
         let zspage = match zspage {

@@ -6,8 +6,10 @@
 //! `zpool-rust_zsmalloc`, so `zswap.zpool=rust_zsmalloc` finds it). Each pool's page count
 //! is in `/sys/kernel/debug/rust_zsmalloc/<pool>-<id>/total_pages`.
 
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::{c_str, prelude::*};
 
+mod c_pool;
 mod copybuf;
 #[path = "logic/src/lib.rs"]
 #[allow(unused_attributes, dead_code, unreachable_pub, reason = "shared with the host crate")]
@@ -15,6 +17,7 @@ mod logic;
 mod pool;
 mod sys;
 mod zpool_glue;
+pub mod zs_api;
 mod zspage;
 
 /// The size-class table, computed at compile time.
@@ -27,6 +30,19 @@ module! {
     description: "zsmalloc compressed-memory allocator in Rust",
     license: "GPL",
     alias: ["zpool-rust_zsmalloc"],
+}
+
+/// The allocator every pool of this module uses: published by init before any pool can be
+/// created, cleared by exit.
+static ALLOCATOR: AtomicPtr<pool::Allocator> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The module's allocator, while the module is live.
+pub(crate) fn allocator() -> Option<&'static pool::Allocator> {
+    // SAFETY: the pointer is null or points at the allocator owned by the module struct,
+    // which lives until exit. Every pool holds the module: zpool takes a module reference
+    // for each pool (driver `.owner`), and zs_* users depend on this module's symbols, so no
+    // pool, and no caller of this function, outlives the allocator.
+    unsafe { ALLOCATOR.load(Ordering::Acquire).as_ref() }
 }
 
 struct RustZsmalloc {
@@ -46,8 +62,16 @@ impl kernel::Module for RustZsmalloc {
             })?,
             GFP_KERNEL,
         )?;
-        let driver = zpool_glue::Registration::new(module, &alloc);
+        ALLOCATOR.store(core::ptr::from_ref(&*alloc).cast_mut(), Ordering::Release);
+        let driver = zpool_glue::Registration::new(module);
         pr_info!("loaded: {} size classes, huge from {} bytes\n", CLASSES.nr_classes(), CLASSES.huge_class_size());
         Ok(RustZsmalloc { _driver: driver, _alloc: alloc })
+    }
+}
+
+impl Drop for RustZsmalloc {
+    fn drop(&mut self) {
+        // Runs before the fields drop: no pool exists any more (see `allocator`).
+        ALLOCATOR.store(core::ptr::null_mut(), Ordering::Release);
     }
 }

@@ -6,16 +6,12 @@
 //! The callbacks only convert pointers and call the safe `Pool` API.
 
 use crate::{
+    c_pool,
     copybuf::MapMode,
-    pool::{Allocator, Pool},
     sys::{self, Gfp},
 };
-use core::{
-    cell::UnsafeCell,
-    ffi::c_void,
-    sync::atomic::{AtomicPtr, Ordering},
-};
-use kernel::{bindings, prelude::*, str::CStr, ThisModule};
+use core::{cell::UnsafeCell, ffi::c_void};
+use kernel::{bindings, prelude::*, ThisModule};
 
 /// The registered driver; zpool writes its refcount and list links.
 struct DriverCell(UnsafeCell<sys::zpool_driver>);
@@ -44,16 +40,12 @@ static DRIVER: DriverCell = DriverCell(UnsafeCell::new(sys::zpool_driver {
     total_pages: Some(zp_total_pages),
 }));
 
-/// The allocator the driver's pools use; set while registered.
-static ALLOCATOR: AtomicPtr<Allocator> = AtomicPtr::new(core::ptr::null_mut());
-
 /// The driver's registration; unregisters on drop.
 pub(crate) struct Registration(());
 
 impl Registration {
-    /// Registers the driver for pools of `alloc`, which must outlive the registration.
-    pub(crate) fn new(module: &'static ThisModule, alloc: &Allocator) -> Registration {
-        ALLOCATOR.store(core::ptr::from_ref(alloc).cast_mut(), Ordering::Release);
+    /// Registers the driver; its pools use the module's allocator (`crate::allocator`).
+    pub(crate) fn new(module: &'static ThisModule) -> Registration {
         // SAFETY: not registered yet, so nobody else accesses the driver; `.owner` makes
         // zpool hold a module reference for every pool, so no pool outlives the module.
         unsafe {
@@ -72,46 +64,22 @@ impl Drop for Registration {
         if ret != 0 {
             pr_err!("zpool driver still in use on unregister ({ret})\n");
         }
-        ALLOCATOR.store(core::ptr::null_mut(), Ordering::Release);
     }
-}
-
-/// The pool behind zpool's opaque pointer.
-///
-/// # Safety
-///
-/// `pool` came from `zp_create` and was not destroyed.
-unsafe fn pool<'a>(pool: *mut c_void) -> &'a Pool<'static> {
-    // SAFETY: `zp_create` returns a leaked, pinned `Pool` (caller).
-    unsafe { &*pool.cast::<Pool<'static>>() }
 }
 
 unsafe extern "C" fn zp_create(name: *const u8, _gfp: bindings::gfp_t) -> *mut c_void {
-    // SAFETY: while the driver is registered the allocator is live; the module (which owns
-    // it) cannot go away while a pool exists, because zpool holds a module reference.
-    let Some(alloc) = (unsafe { ALLOCATOR.load(Ordering::Acquire).as_ref() }) else {
-        return core::ptr::null_mut();
-    };
     // SAFETY: zpool passes a NUL-terminated pool name.
-    let name = unsafe { CStr::from_char_ptr(name) };
-    match Pool::new(alloc, name) {
-        // SAFETY: the pool is never moved out of its box: `zp_destroy` rebuilds the box.
-        Ok(pool) => KBox::into_raw(unsafe { Pin::into_inner_unchecked(pool) }).cast(),
-        Err(e) => {
-            pr_err!("cannot create pool {}: {:?}\n", name, e);
-            core::ptr::null_mut()
-        }
-    }
+    unsafe { c_pool::create(name) }
 }
 
 unsafe extern "C" fn zp_destroy(pool: *mut c_void) {
     // SAFETY: `pool` came from `zp_create` (zpool's contract) and is destroyed once.
-    drop(unsafe { Pin::new_unchecked(KBox::from_raw(pool.cast::<Pool<'static>>())) });
+    unsafe { c_pool::destroy(pool) }
 }
 
 unsafe extern "C" fn zp_malloc(pool_ptr: *mut c_void, size: usize, gfp: bindings::gfp_t, handle: *mut usize) -> i32 {
     // SAFETY: a live pool (zpool's contract).
-    match unsafe { pool(pool_ptr) }.malloc(size, Gfp(gfp)) {
+    match unsafe { c_pool::get(pool_ptr) }.malloc(size, Gfp(gfp)) {
         Ok(h) => {
             // SAFETY: zpool passes a valid pointer for the handle.
             unsafe { *handle = h };
@@ -123,25 +91,21 @@ unsafe extern "C" fn zp_malloc(pool_ptr: *mut c_void, size: usize, gfp: bindings
 
 unsafe extern "C" fn zp_free(pool_ptr: *mut c_void, handle: usize) {
     // SAFETY: a live pool (zpool's contract).
-    unsafe { pool(pool_ptr) }.free(handle)
+    unsafe { c_pool::get(pool_ptr) }.free(handle)
 }
 
 unsafe extern "C" fn zp_map(pool_ptr: *mut c_void, handle: usize, mode: sys::zpool_mapmode) -> *mut c_void {
-    let mode = match mode {
-        sys::zpool_mapmode_ZPOOL_MM_RO => MapMode::ReadOnly,
-        sys::zpool_mapmode_ZPOOL_MM_WO => MapMode::WriteOnly,
-        _ => MapMode::ReadWrite,
-    };
+    let mode = MapMode::from_c(mode);
     // SAFETY: a live pool (zpool's contract).
-    unsafe { pool(pool_ptr) }.map(handle, mode).cast()
+    unsafe { c_pool::get(pool_ptr) }.map(handle, mode).cast()
 }
 
 unsafe extern "C" fn zp_unmap(pool_ptr: *mut c_void, handle: usize) {
     // SAFETY: a live pool (zpool's contract).
-    unsafe { pool(pool_ptr) }.unmap(handle)
+    unsafe { c_pool::get(pool_ptr) }.unmap(handle)
 }
 
 unsafe extern "C" fn zp_total_pages(pool_ptr: *mut c_void) -> u64 {
     // SAFETY: a live pool (zpool's contract).
-    unsafe { pool(pool_ptr) }.total_pages() as u64
+    unsafe { c_pool::get(pool_ptr) }.total_pages() as u64
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo: set up, build, boot the guest, and show rust_zsmalloc serving zswap under memory
-# pressure with its stats. (zram on rust_zsmalloc joins when the zsmalloc API lands.)
+# pressure and zram (ext2 on it), with their stats.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ZS_REPO"

@@ -5,3 +5,4 @@
 #include <linux/zpool.h>
 #include <linux/migrate.h>
 #include <linux/debugfs.h>
+#include <linux/zsmalloc.h>

@@ -71,10 +71,11 @@ impl Gfp {
         Gfp(self.0 & !(bindings::__GFP_HIGHMEM | GFP_MOVABLE))
     }
 
-    /// The mask for zspage pages while they are not registered as movable: unmovable pages
-    /// in ZONE_MOVABLE would make memory offlining hang.
-    pub(crate) fn unmovable(self) -> Gfp {
-        Gfp(self.0 & !GFP_MOVABLE)
+    /// The mask for zspage pages: not movable while they are not registered with the
+    /// migration core (unmovable pages in ZONE_MOVABLE make memory offlining hang), and not
+    /// highmem, because objects are reached through the direct map.
+    pub(crate) fn for_zspage_pages(self) -> Gfp {
+        Gfp(self.0 & !(bindings::__GFP_HIGHMEM | GFP_MOVABLE))
     }
 }
 

@@ -305,11 +305,14 @@ fn destroy_with_live_objects(test: &Test) {
     check_eq!(test, fault::LIVE_PAGES.load(Ordering::Relaxed), pages_before);
 }
 
-/// The bindgen step captured zpool's map modes with upstream's values.
-fn zpool_map_modes(test: &Test) {
-    check_eq!(test, sys::zpool_mapmode_ZPOOL_MM_RW, 0);
-    check_eq!(test, sys::zpool_mapmode_ZPOOL_MM_RO, 1);
-    check_eq!(test, sys::zpool_mapmode_ZPOOL_MM_WO, 2);
+/// zpool's and zsmalloc's C map modes turn into the right `MapMode`.
+fn c_map_modes(test: &Test) {
+    check_eq!(test, MapMode::from_c(sys::zpool_mapmode_ZPOOL_MM_RW), MapMode::ReadWrite);
+    check_eq!(test, MapMode::from_c(sys::zpool_mapmode_ZPOOL_MM_RO), MapMode::ReadOnly);
+    check_eq!(test, MapMode::from_c(sys::zpool_mapmode_ZPOOL_MM_WO), MapMode::WriteOnly);
+    check_eq!(test, MapMode::from_c(sys::zs_mapmode_ZS_MM_RW), MapMode::ReadWrite);
+    check_eq!(test, MapMode::from_c(sys::zs_mapmode_ZS_MM_RO), MapMode::ReadOnly);
+    check_eq!(test, MapMode::from_c(sys::zs_mapmode_ZS_MM_WO), MapMode::WriteOnly);
 }
 
 /// `ZS_INJECT=kunit-fail`: a case that must fail, to show that failures are caught.
@@ -331,7 +334,7 @@ fn injected_warning(_test: &Test) {
 kunit_suite! {
     name: "rust_zsmalloc",
     cases: [
-        zpool_map_modes,
+        c_map_modes,
         class_table_edges,
         malloc_errors_and_handles,
         readback_byte_exact,

@@ -60,3 +60,55 @@ in_cgroup() {
 	shift
 	sh -c 'echo $$ > "$0" && exec "$@"' "/sys/fs/cgroup/$cg/cgroup.procs" "$@"
 }
+
+# zram on rust_zsmalloc: our allocator, the zs_* compat module, then the kernel's own zram.ko
+# (insmod, not modprobe, which would pull in upstream zsmalloc.ko).
+zram_load() {
+	insmod $MODDIR/zsmalloc_rs.ko
+	insmod $MODDIR/zsmalloc_rs_compat.ko
+	insmod $MODDIR/zram.ko num_devices=1
+}
+
+zram_unload() {
+	rmmod zram
+	rmmod zsmalloc_rs_compat
+	rmmod zsmalloc_rs
+	for m in zram zsmalloc_rs_compat zsmalloc_rs; do
+		module_loaded $m && fail "$m still loaded after rmmod"
+	done
+	true
+}
+
+# zram_start SIZE: size zram0 and check that its pool is one of ours.
+zram_start() {
+	echo "$1" >/sys/block/zram0/disksize
+	ls -d /sys/kernel/debug/rust_zsmalloc/zram0-* >/dev/null 2>&1 ||
+		fail "zram0's pool is not a rust_zsmalloc pool"
+}
+
+# mm_stat FIELD: 1 orig_data_size, 2 compr_data_size, 3 mem_used_total, 8 huge_pages
+mm_stat() {
+	awk -v f="$1" '{ print $f }' /sys/block/zram0/mm_stat
+}
+
+# zram's mm_stat agrees with the pool: mem_used_total = pool pages x PAGE_SIZE. The two
+# reads are not atomic together, so retry while writes may still be landing.
+mm_stat_matches_pool() {
+	used=$(mm_stat 3)
+	pages=$(rzs_pool_pages)
+	[ "$pages" -gt 0 ] && [ "$used" = "$((pages * 4096))" ]
+}
+
+check_mm_stat_matches_pool() {
+	poll_until 20 mm_stat_matches_pool ||
+		fail "mm_stat mem_used_total $(mm_stat 3) != rust_zsmalloc pages $(rzs_pool_pages) x 4096"
+}
+
+# For poll_until (which re-runs its command, so the values must be read inside it):
+pool_is_empty() {
+	[ "$(rzs_pool_pages)" = 0 ]
+}
+
+zram_holds_more_than() {
+	[ "$(mm_stat 1)" -gt "$1" ]
+}

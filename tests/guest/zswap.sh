@@ -30,7 +30,7 @@ cat /tmp/zstest.out
 [ "$pages" -gt 0 ] || fail "rust_zsmalloc pool held no pages while zswap stored $stored"
 
 # Every page came back: with the data gone, the pool is empty.
-poll_until 30 test "$(rzs_pool_pages)" = 0 || fail "pool still holds $(rzs_pool_pages) pages after the data was freed"
+poll_until 30 pool_is_empty || fail "pool still holds $(rzs_pool_pages) pages after the data was freed"
 echo zbud >/sys/module/zswap/parameters/zpool
 # zswap drains and destroys the old pool asynchronously; the module is busy until then.
 poll_until 60 rmmod zsmalloc_rs || fail "rmmod zsmalloc_rs failed after switching zswap away"

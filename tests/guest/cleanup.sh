@@ -1,0 +1,17 @@
+# Best-effort cleanup after a failed scenario, so that the next one starts from a clean
+# guest: nothing here may fail the run.
+set +e
+# First stop what the scenario left running (before swap goes away under it).
+for cg in /sys/fs/cgroup/*/; do
+	[ -f "$cg/cgroup.kill" ] && echo 1 >"$cg/cgroup.kill"
+done
+sleep 1
+swapoff -a 2>/dev/null
+umount /mnt 2>/dev/null
+[ -w /sys/module/zswap/parameters/zpool ] && echo zbud >/sys/module/zswap/parameters/zpool 2>/dev/null
+[ -w /sys/block/zram0/reset ] && echo 1 >/sys/block/zram0/reset 2>/dev/null
+for m in zram zsmalloc_rs_compat zsmalloc zsmalloc_rs zsmalloc_rs_kunit; do
+	[ -d /sys/module/$m ] && timeout 30 sh -c "until rmmod $m 2>/dev/null; do sleep 1; done"
+done
+for cg in /sys/fs/cgroup/*/; do rmdir "$cg" 2>/dev/null; done
+true

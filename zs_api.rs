@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The zsmalloc API with 6.12's signatures and semantics, under this module's own names
+//! (`rzs_*`): upstream `zsmalloc.ko` exports the `zs_*` names, and this module must load next
+//! to it. `zsmalloc_rs_compat.ko` re-exports these as `zs_*` for an unmodified zram.ko
+//! (load it only when upstream zsmalloc is not loaded).
+//!
+//! Each function only converts pointers and calls the safe `Pool` API. Callers follow
+//! zsmalloc's contract: `pool` comes from `rzs_create_pool`, handles from `rzs_malloc`.
+
+use crate::{c_pool, copybuf::MapMode, sys::Gfp, CLASSES};
+use core::ffi::c_void;
+use kernel::bindings;
+
+/// `zs_create_pool`: a pool named `name`, or null. May sleep.
+#[no_mangle]
+pub unsafe extern "C" fn rzs_create_pool(name: *const u8) -> *mut c_void {
+    // SAFETY: zsmalloc's contract: a NUL-terminated name.
+    unsafe { c_pool::create(name) }
+}
+
+/// `zs_destroy_pool`: frees the pool and every object left in it. May sleep.
+#[no_mangle]
+pub unsafe extern "C" fn rzs_destroy_pool(pool: *mut c_void) {
+    // SAFETY: a pool from `rzs_create_pool`, destroyed once (caller).
+    unsafe { c_pool::destroy(pool) }
+}
+
+/// `zs_malloc`: a handle, or an error value (`-EINVAL`, `-ENOSPC`, `-ENOMEM`) as
+/// `IS_ERR_VALUE` sees it. Honours `gfp` (zram calls it with preemption off and no direct
+/// reclaim).
+#[no_mangle]
+pub unsafe extern "C" fn rzs_malloc(pool: *mut c_void, size: usize, gfp: bindings::gfp_t) -> usize {
+    // SAFETY: a live pool (caller).
+    match unsafe { c_pool::get(pool) }.malloc(size, Gfp(gfp)) {
+        Ok(handle) => handle,
+        Err(e) => e.to_errno() as isize as usize,
+    }
+}
+
+/// `zs_free`: frees the object; 0 and error values are ignored. Never sleeps.
+#[no_mangle]
+pub unsafe extern "C" fn rzs_free(pool: *mut c_void, handle: usize) {
+    // SAFETY: a live pool (caller).
+    unsafe { c_pool::get(pool) }.free(handle)
+}
+
+/// `zs_map_object`.
+#[no_mangle]
+pub unsafe extern "C" fn rzs_map_object(pool: *mut c_void, handle: usize, mode: u32) -> *mut c_void {
+    // SAFETY: a live pool (caller).
+    unsafe { c_pool::get(pool) }.map(handle, MapMode::from_c(mode)).cast()
+}
+
+/// `zs_unmap_object`.
+#[no_mangle]
+pub unsafe extern "C" fn rzs_unmap_object(pool: *mut c_void, handle: usize) {
+    // SAFETY: a live pool (caller).
+    unsafe { c_pool::get(pool) }.unmap(handle)
+}
+
+/// `zs_get_total_pages`.
+#[no_mangle]
+pub unsafe extern "C" fn rzs_get_total_pages(pool: *mut c_void) -> usize {
+    // SAFETY: a live pool (caller).
+    unsafe { c_pool::get(pool) }.total_pages()
+}
+
+/// `zs_compact`: pages freed by compaction. Compaction is not implemented yet: 0.
+#[no_mangle]
+pub unsafe extern "C" fn rzs_compact(_pool: *mut c_void) -> usize {
+    0
+}
+
+/// `zs_pool_stats`: pages compacted so far (0 until compaction exists).
+#[no_mangle]
+pub unsafe extern "C" fn rzs_pool_stats(_pool: *mut c_void, stats: *mut crate::sys::zs_pool_stats) {
+    // SAFETY: zsmalloc's contract: `stats` points at a caller's `struct zs_pool_stats`.
+    unsafe { (*stats).pages_compacted.counter = 0 };
+}
+
+/// `zs_huge_class_size`: objects of this size or larger are stored one per page.
+#[no_mangle]
+pub extern "C" fn rzs_huge_class_size(_pool: *mut c_void) -> usize {
+    CLASSES.huge_class_size()
+}
+
+/// `zs_lookup_class_index`: the class an object of `size` bytes lands in (zram's
+/// recompression keeps a new copy only if it lands in a smaller class).
+#[no_mangle]
+pub extern "C" fn rzs_lookup_class_index(_pool: *mut c_void, size: u32) -> u32 {
+    let size = (size as usize).clamp(1, crate::logic::size_class::PAGE_SIZE);
+    CLASSES.lookup(size).map_or(0, |(class, _)| class as u32)
+}
