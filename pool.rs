@@ -9,25 +9,36 @@
 //!    anything that sleeps.
 //! 2. `Zspage::lock`, the per-zspage reader/writer lock (seed 004): object bytes and
 //!    locations. `map` takes it for reading (never under 1) and holds it until `unmap`;
-//!    writers take it with `try_write` only, under 1, and back off on contention.
+//!    writers (compaction, migration) take it with `try_write` only, under 1, and back off
+//!    on contention: a writer never sleeps and never spins on it.
 //!
 //! A handle is the address of a slot (module slab) holding the object's `Location`
 //! (zspage metadata address + object index). Handles are never 0 and never error values.
+//! A slot changes only when compaction moves the object: under 1, with the source and
+//! destination zspages write-locked, in one release store after the bytes are copied.
+//! So `free` (under 1) and a reader holding the object's zspage read lock see a stable slot.
+//!
+//! Zspages die by retirement: off their lists under 1, then freed (pages and metadata) one
+//! RCU grace period later. `map` finds the zspage from the slot without 1, inside an RCU
+//! read-side section: the zspage it finds may be retiring, but is not freed before the
+//! section ends; once read-locked, `map` re-reads the slot to make sure the object is still
+//! there (compaction may have moved it in between).
 
 use crate::{
     copybuf::{CopyBuffers, MapMode},
     logic::{
         fullness::{fullness_group, ALLOC_ORDER, GROUP_EMPTY, NR_FULLNESS_GROUPS},
         location::Location,
+        fullness::{compactable_pages, COMPACT_DST_ORDER, COMPACT_SRC_ORDER},
         size_class::SizeError,
     },
-    sys::{self, CpuPin, DebugfsDir, Gfp, KmemCache, ListHead},
+    sys::{self, CpuPin, DebugfsDir, Gfp, KmemCache, ListHead, RcuReadGuard},
     zspage::Zspage,
     CLASSES,
 };
 use core::{
     ptr::NonNull,
-    sync::atomic::{AtomicU64, AtomicUsize, Ordering},
+    sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering},
 };
 use kernel::{
     alloc::flags::GFP_KERNEL,
@@ -60,16 +71,51 @@ pub(crate) struct AllocatorNames {
     pub(crate) debugfs: &'static CStr,
 }
 
+/// The zspage cache of the live `Allocator`, for the RCU callback that frees retired
+/// zspages (a C callback gets no context but the `rcu_head`).
+static RETIRED_ZSPAGE_CACHE: AtomicPtr<KmemCache<Zspage>> = AtomicPtr::new(core::ptr::null_mut());
+
 impl Allocator {
-    pub(crate) fn new(names: &AllocatorNames) -> Result<Allocator> {
-        Ok(Allocator {
-            zspages: KmemCache::new(names.zspage_cache)?,
-            handles: KmemCache::new(names.handle_cache)?,
-            copy: CopyBuffers::new(names.hotplug)?,
-            debugfs: DebugfsDir::new(names.debugfs, None),
-            next_pool_id: AtomicUsize::new(0),
-        })
+    /// Creates the module's allocator. One per module: it owns the RCU callback's cache.
+    pub(crate) fn new(names: &AllocatorNames) -> Result<Pin<KBox<Allocator>>> {
+        let alloc = KBox::pin(
+            Allocator {
+                zspages: KmemCache::new(names.zspage_cache)?,
+                handles: KmemCache::new(names.handle_cache)?,
+                copy: CopyBuffers::new(names.hotplug)?,
+                debugfs: DebugfsDir::new(names.debugfs, None),
+                next_pool_id: AtomicUsize::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        let cache = core::ptr::from_ref(&alloc.zspages).cast_mut();
+        if RETIRED_ZSPAGE_CACHE.compare_exchange(core::ptr::null_mut(), cache, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            pr_err!("a second allocator in one module\n");
+            return Err(EBUSY);
+        }
+        Ok(alloc)
     }
+}
+
+impl Drop for Allocator {
+    fn drop(&mut self) {
+        // Retired zspages are freed by RCU callbacks into `zspages`: let them all run before
+        // the cache (and the module's code) goes away.
+        sys::rcu_barrier();
+        RETIRED_ZSPAGE_CACHE.store(core::ptr::null_mut(), Ordering::Release);
+    }
+}
+
+/// Frees a retired zspage, pages and metadata, after its grace period.
+unsafe extern "C" fn free_retired_zspage(head: *mut bindings::callback_head) {
+    // SAFETY: only `Pool::retire` queues this callback, with the `rcu` head of a zspage
+    // that is off every list and that no handle points into; the grace period has passed,
+    // so no lockless lookup still uses it.
+    let zspage = unsafe { Zspage::from_rcu(head) };
+    // SAFETY: the allocator outlives every callback (its drop waits in `rcu_barrier`).
+    let cache = unsafe { &*RETIRED_ZSPAGE_CACHE.load(Ordering::Acquire) };
+    // SAFETY: as above: the zspage came from this cache and nothing uses it any more.
+    unsafe { cache.free(zspage) };
 }
 
 /// Counters and lists of one size class. Guarded by the pool lock.
@@ -97,6 +143,10 @@ pub(crate) struct Pool<'a> {
     inner: SpinLock<PoolInner>,
     /// Pages held by the pool's zspages (readable without the lock, and through debugfs).
     total_pages: AtomicUsize,
+    /// Pages freed by compaction (zsmalloc's `pages_compacted`).
+    pages_compacted: AtomicUsize,
+    /// Zspages retired through RCU.
+    zspages_retired: AtomicUsize,
     debugfs: DebugfsDir,
     name: CString,
 }
@@ -107,6 +157,19 @@ fn size_error(err: SizeError) -> Error {
         SizeError::Zero => EINVAL,
         SizeError::TooBig => ENOSPC,
     }
+}
+
+/// The zspage and object index a raw slot value names.
+///
+/// # Safety
+///
+/// `raw` was stored by this module in a live slot, and the zspage it names is not freed
+/// while the result is used (the caller's lock or RCU section).
+unsafe fn decode<'z>(raw: u64) -> (&'z Zspage, u32) {
+    let Some(location) = Location::from_raw(raw) else { unreachable!("a slot without a location") };
+    // SAFETY: the address of a zspage this module allocated, live (caller).
+    let zspage = unsafe { &*(location.addr() as *const Zspage) };
+    (zspage, u32::from(location.obj_index()))
 }
 
 /// Whether `handle` can be a handle at all (zram treats 0 as empty; errors are negative).
@@ -138,6 +201,8 @@ impl<'a> Pool<'a> {
                 alloc,
                 inner <- new_spinlock!(PoolInner { classes }, "rust_zsmalloc_pool"),
                 total_pages: AtomicUsize::new(0),
+                pages_compacted: AtomicUsize::new(0),
+                zspages_retired: AtomicUsize::new(0),
                 debugfs: DebugfsDir::new(&dir_name, Some(&alloc.debugfs)),
                 name: CString::try_from_fmt(fmt!("{}", name))?,
             }),
@@ -153,8 +218,12 @@ impl<'a> Pool<'a> {
                 }
             }
         }
-        // SAFETY: `total_pages` lives in the pool, which removes `debugfs` when dropped.
-        unsafe { pool.debugfs.add_ulong(c_str!("total_pages"), &pool.total_pages) };
+        // SAFETY: the counters live in the pool, which removes `debugfs` when dropped.
+        unsafe {
+            pool.debugfs.add_ulong(c_str!("total_pages"), &pool.total_pages);
+            pool.debugfs.add_ulong(c_str!("pages_compacted"), &pool.pages_compacted);
+            pool.debugfs.add_ulong(c_str!("zspages_retired"), &pool.zspages_retired);
+        }
         Ok(pool)
     }
 
@@ -212,21 +281,60 @@ impl<'a> Pool<'a> {
         unsafe { &*(handle as *const HandleSlot) }
     }
 
-    /// The object's location.
+    /// The object's location, read from its slot.
+    ///
+    /// # Safety
+    ///
+    /// As for `slot`, and the caller keeps the location stable: it holds the pool lock, or
+    /// the read lock of the zspage it got from a previous call. The zspage is then live
+    /// (it holds the object).
+    unsafe fn location(&self, handle: usize) -> (&Zspage, u32) {
+        // SAFETY: live handle (caller).
+        let raw = unsafe { self.slot(handle) }.0.load(Ordering::Acquire);
+        // SAFETY: the zspage holds the object and cannot be retired (caller).
+        unsafe { decode(raw) }
+    }
+
+    /// Read-locks the zspage that holds the object of `handle` and returns it. Lockless:
+    /// compaction may move the object meanwhile, so the slot is re-checked under the lock.
     ///
     /// # Safety
     ///
     /// As for `slot`.
-    unsafe fn location(&self, handle: usize) -> (&Zspage, u32) {
+    unsafe fn read_lock_object(&self, handle: usize) -> (&Zspage, u32) {
         // SAFETY: live handle (caller).
-        let raw = unsafe { self.slot(handle) }.0.load(Ordering::Acquire);
-        let Some(location) = Location::from_raw(raw) else {
-            unreachable!("handle {handle:#x} holds no location")
-        };
-        // SAFETY: a live handle's zspage holds the object, so the zspage is in use and is
-        // not freed before the object is.
-        let zspage = unsafe { &*(location.addr() as *const Zspage) };
-        (zspage, u32::from(location.obj_index()))
+        let slot = unsafe { self.slot(handle) };
+        // A zspage found here may be retiring, but it is not freed while this section lasts.
+        let _rcu = RcuReadGuard::new();
+        loop {
+            let raw = slot.0.load(Ordering::Acquire);
+            // SAFETY: the zspage was live when the slot named it and, retired or not, is not
+            // freed before `_rcu` ends.
+            let (zspage, idx) = unsafe { decode(raw) };
+            zspage.lock.read_acquire();
+            // Compaction repoints the slot with this zspage write-locked, so with the read
+            // lock held the slot either still names this zspage (and then the object stays
+            // put until `read_release`) or it was repointed before we got the lock.
+            if slot.0.load(Ordering::Acquire) == raw {
+                return (zspage, idx);
+            }
+            zspage.lock.read_release();
+        }
+    }
+
+    /// Frees `zspage` (pages and metadata) after an RCU grace period.
+    ///
+    /// # Safety
+    ///
+    /// `zspage` is off every list and no slot names it; it is retired once.
+    unsafe fn retire(&self, zspage: NonNull<Zspage>) {
+        // SAFETY: live until the callback runs (caller).
+        let zspage = unsafe { zspage.as_ref() };
+        self.total_pages.fetch_sub(zspage.nr_pages(), Ordering::Relaxed);
+        self.zspages_retired.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: retired once (caller); the callback frees it into the allocator's cache,
+        // which outlives every callback (`Allocator::drop` waits in `rcu_barrier`).
+        unsafe { zspage.rcu.call(free_retired_zspage) };
     }
 
     /// Frees the object of `handle`. Ignores 0 and error values. Never sleeps.
@@ -242,11 +350,8 @@ impl<'a> Pool<'a> {
             inner.free_obj(zspage, idx)
         };
         if let Some(zspage) = emptied {
-            // SAFETY: `zspage` is live (it held the object until now).
-            let nr_pages = unsafe { zspage.as_ref() }.nr_pages();
-            self.total_pages.fetch_sub(nr_pages, Ordering::Relaxed);
             // SAFETY: off every list and empty: no handle points into it any more.
-            unsafe { self.alloc.zspages.free(zspage) };
+            unsafe { self.retire(zspage) };
         }
         // SAFETY: the handle's object is gone; the caller does not use the handle again.
         unsafe { self.alloc.handles.free(NonNull::from(self.slot(handle))) };
@@ -257,8 +362,7 @@ impl<'a> Pool<'a> {
     /// `unmap`. Callers must not sleep between map and unmap, nor map twice at once.
     pub(crate) fn map(&self, handle: usize, mode: MapMode) -> *mut u8 {
         // SAFETY: live handle of this pool (caller, zsmalloc's contract).
-        let (zspage, idx) = unsafe { self.location(handle) };
-        zspage.lock.read_acquire();
+        let (zspage, idx) = unsafe { self.read_lock_object(handle) };
         let header = zspage.spec().header_len();
         if let Some(addr) = zspage.obj_address(idx) {
             return addr.wrapping_add(header);
@@ -277,14 +381,51 @@ impl<'a> Pool<'a> {
         addr
     }
 
+    /// Compacts every class: moves objects from the emptiest zspages into the fullest and
+    /// retires the zspages it empties. Returns the pages freed. Never sleeps and never waits
+    /// for a reader: a zspage that is mapped is skipped (seed 004's writer rule).
+    pub(crate) fn compact(&self) -> usize {
+        let freed: usize = (0..CLASSES.nr_classes()).map(|class| self.compact_class(class)).sum();
+        self.pages_compacted.fetch_add(freed, Ordering::Relaxed);
+        freed
+    }
+
+    /// Pages compaction has freed so far.
+    pub(crate) fn pages_compacted(&self) -> usize {
+        self.pages_compacted.load(Ordering::Relaxed)
+    }
+
+    fn compact_class(&self, class: usize) -> usize {
+        let mut freed = 0;
+        // Each round empties its source or fills its destination, so the number of zspages
+        // bounds the rounds; the pool lock is dropped between rounds.
+        loop {
+            let emptied = {
+                let mut inner = self.inner.lock();
+                match inner.compact_once(class) {
+                    Some(emptied) => emptied,
+                    None => break,
+                }
+            };
+            if let Some(zspage) = emptied {
+                // SAFETY: `compact_once` unlinked it after moving its last object out.
+                let pages = unsafe { zspage.as_ref() }.nr_pages();
+                // SAFETY: off every list, and every slot that named it was repointed.
+                unsafe { self.retire(zspage) };
+                freed += pages;
+            }
+        }
+        freed
+    }
+
     /// Maps `handle`, runs `f` on the object's first `len` bytes, and unmaps: the safe way
     /// for Rust code (tests, benchmarks) to reach an object. `len` is clamped to the object.
     #[allow(dead_code, reason = "used by the KUnit and benchmark modules")]
     pub(crate) fn with_object<R>(&self, handle: usize, mode: MapMode, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
-        // SAFETY: live handle of this pool (caller).
+        let addr = self.map(handle, mode);
+        // SAFETY: live handle (caller), read-locked by `map` just above.
         let (zspage, _) = unsafe { self.location(handle) };
         let len = len.min(zspage.spec().size_bytes() - zspage.spec().header_len());
-        let addr = self.map(handle, mode);
         // SAFETY: `map` returns the object's payload (or a copy of it), valid for the class
         // size minus the header until `unmap`, and the caller's handle is not mapped twice.
         let result = f(unsafe { core::slice::from_raw_parts_mut(addr, len) });
@@ -295,14 +436,25 @@ impl<'a> Pool<'a> {
     /// Whether the object of `handle` spans two pages (so `map` goes through the copy buffer).
     #[allow(dead_code, reason = "used by the KUnit module")]
     pub(crate) fn spans_pages(&self, handle: usize) -> bool {
-        // SAFETY: live handle of this pool (caller).
+        let _inner = self.inner.lock();
+        // SAFETY: live handle of this pool (caller); the pool lock keeps it in place.
         let (zspage, idx) = unsafe { self.location(handle) };
         zspage.obj_address(idx).is_none()
     }
 
+    /// Where the object of `handle` is in its page, if it lies in one (for tests that check
+    /// an object did not move).
+    #[allow(dead_code, reason = "used by the KUnit module")]
+    pub(crate) fn object_address(&self, handle: usize) -> Option<*mut u8> {
+        let _inner = self.inner.lock();
+        // SAFETY: live handle of this pool (caller); the pool lock keeps it in place.
+        let (zspage, idx) = unsafe { self.location(handle) };
+        zspage.obj_address(idx).map(|addr| addr.wrapping_add(zspage.spec().header_len()))
+    }
+
     /// Ends the mapping of `handle` made by `map`.
     pub(crate) fn unmap(&self, handle: usize) {
-        // SAFETY: live handle of this pool (caller).
+        // SAFETY: live handle of this pool (caller), read-locked by its `map`.
         let (zspage, idx) = unsafe { self.location(handle) };
         if zspage.obj_address(idx).is_none() {
             // SAFETY: `map` of this spanning object pinned the CPU and forgot the pin.
@@ -394,6 +546,87 @@ impl PoolInner {
         // SAFETY: pool lock held; the zspage is on one of its class's lists.
         unsafe { zspage.link.del_init() };
         Some(NonNull::from(zspage))
+    }
+
+    /// The emptiest and the fullest zspage of `class` that both have room to give or take,
+    /// if compacting the class can free pages at all.
+    fn compaction_pair(&self, class: usize) -> Option<(NonNull<Zspage>, NonNull<Zspage>)> {
+        let state = &self.classes[class];
+        let spec = CLASSES.class(class);
+        if compactable_pages(spec, state.objs_allocated, state.objs_inuse) == 0 {
+            return None;
+        }
+        let first_in = |groups: &[usize]| {
+            groups.iter().find_map(|&group| {
+                let head = &state.groups[group];
+                // SAFETY: pool lock held (`&self` of the inner data); the head is initialised.
+                unsafe { head.next(head) }
+            })
+        };
+        // SAFETY (both): entries of group lists are `link`s of live zspages.
+        let src = unsafe { Zspage::from_link(first_in(&COMPACT_SRC_ORDER)?) };
+        let dst = {
+            let dst_link = COMPACT_DST_ORDER.iter().find_map(|&group| {
+                let head = &state.groups[group];
+                // SAFETY: as above. The fullest zspage may be `src` itself when it is the only
+                // partly used one; then take the next on that list, if any.
+                let first = unsafe { head.next(head) }?;
+                if first == unsafe { NonNull::from(&src.as_ref().link) } {
+                    // SAFETY: as above.
+                    unsafe { first.as_ref().next(head) }
+                } else {
+                    Some(first)
+                }
+            })?;
+            // SAFETY: as above.
+            unsafe { Zspage::from_link(dst_link) }
+        };
+        Some((src, dst))
+    }
+
+    /// One compaction round in `class`: moves objects from the emptiest zspage into the
+    /// fullest until the first is empty or the second full. `None` when there is nothing to
+    /// do or a zspage involved is in use by a reader (writers only try: seed 004); otherwise
+    /// the source zspage, unlinked, if it was emptied.
+    fn compact_once(&mut self, class: usize) -> Option<Option<NonNull<Zspage>>> {
+        let (src, dst) = self.compaction_pair(class)?;
+        // SAFETY: live zspages on this pool's lists, pool lock held.
+        let (src, dst) = unsafe { (src.as_ref(), dst.as_ref()) };
+        let _src_guard = src.lock.try_write()?;
+        let _dst_guard = dst.lock.try_write()?;
+        let objs = src.spec().objs_per_zspage;
+        // SAFETY: pool lock held; two distinct zspages, one reference to each state.
+        let (src_state, dst_state) = unsafe { (src.state.get(), dst.state.get()) };
+        while let Some(idx) = src_state.first_allocated(objs) {
+            let Some(dst_idx) = dst_state.alloc_obj() else { break };
+            // SAFETY: pool lock and both write locks held; `idx` allocated, `dst_idx` fresh.
+            let handle = unsafe { src.owner(src_state, idx) };
+            // SAFETY: as above.
+            unsafe { src.copy_obj(src_state, idx, dst, dst_state, dst_idx) };
+            let Some(location) = u8::try_from(dst_idx).ok().and_then(|i| Location::new(core::ptr::from_ref(dst) as usize, i))
+            else {
+                unreachable!("zspage metadata address or object index out of the location's range")
+            };
+            // The bytes are in place: repoint the handle in one store. Its readers wait for
+            // `src`'s write lock and then re-check the slot; its freer waits for the pool lock.
+            // SAFETY: a live handle's slot (its object was allocated until now).
+            unsafe { &*(handle as *const HandleSlot) }.0.store(location.to_raw(), Ordering::Release);
+            src_state.free_obj(idx);
+        }
+        let dst_full = dst_state.inuse == dst.spec().objs_per_zspage;
+        let src_empty = src_state.inuse == 0;
+        self.regroup(dst);
+        if src_empty {
+            let class = &mut self.classes[class];
+            class.zspages -= 1;
+            class.objs_allocated -= objs as usize;
+            // SAFETY: pool lock held; `src` is on one of its class's lists.
+            unsafe { src.link.del_init() };
+            return Some(Some(NonNull::from(src)));
+        }
+        self.regroup(src);
+        debug_assert!(dst_full, "a round ended with room on both sides");
+        Some(None)
     }
 
     /// Takes every zspage off every list, for pool destruction.

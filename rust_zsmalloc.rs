@@ -53,15 +53,12 @@ struct RustZsmalloc {
 
 impl kernel::Module for RustZsmalloc {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let alloc = KBox::pin(
-            pool::Allocator::new(&pool::AllocatorNames {
+        let alloc = pool::Allocator::new(&pool::AllocatorNames {
                 zspage_cache: c_str!("rust_zsmalloc_zspage"),
                 handle_cache: c_str!("rust_zsmalloc_handle"),
                 hotplug: c_str!("mm/rust_zsmalloc:prepare"),
                 debugfs: c_str!("rust_zsmalloc"),
-            })?,
-            GFP_KERNEL,
-        )?;
+            })?;
         ALLOCATOR.store(core::ptr::from_ref(&*alloc).cast_mut(), Ordering::Release);
         let driver = zpool_glue::Registration::new(module);
         pr_info!("loaded: {} size classes, huge from {} bytes\n", CLASSES.nr_classes(), CLASSES.huge_class_size());

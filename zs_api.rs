@@ -66,17 +66,21 @@ pub unsafe extern "C" fn rzs_get_total_pages(pool: *mut c_void) -> usize {
     unsafe { c_pool::get(pool) }.total_pages()
 }
 
-/// `zs_compact`: pages freed by compaction. Compaction is not implemented yet: 0.
+/// `zs_compact`: moves objects out of sparse zspages; returns the pages freed. May sleep
+/// (it never does: it skips zspages that are mapped rather than wait).
 #[no_mangle]
-pub unsafe extern "C" fn rzs_compact(_pool: *mut c_void) -> usize {
-    0
+pub unsafe extern "C" fn rzs_compact(pool: *mut c_void) -> usize {
+    // SAFETY: a live pool (caller).
+    unsafe { c_pool::get(pool) }.compact()
 }
 
-/// `zs_pool_stats`: pages compacted so far (0 until compaction exists).
+/// `zs_pool_stats`: pages freed by compaction so far.
 #[no_mangle]
-pub unsafe extern "C" fn rzs_pool_stats(_pool: *mut c_void, stats: *mut crate::sys::zs_pool_stats) {
+pub unsafe extern "C" fn rzs_pool_stats(pool: *mut c_void, stats: *mut crate::sys::zs_pool_stats) {
+    // SAFETY: a live pool (caller).
+    let compacted = unsafe { c_pool::get(pool) }.pages_compacted();
     // SAFETY: zsmalloc's contract: `stats` points at a caller's `struct zs_pool_stats`.
-    unsafe { (*stats).pages_compacted.counter = 0 };
+    unsafe { (*stats).pages_compacted.counter = compacted as i64 };
 }
 
 /// `zs_huge_class_size`: objects of this size or larger are stored one per page.

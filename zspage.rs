@@ -15,7 +15,7 @@ use crate::{
         size_class::{ClassSpec, HANDLE_SIZE, MAX_OBJS_PER_ZSPAGE, MAX_PAGES_PER_ZSPAGE},
         zspage_lock::ZspageLock,
     },
-    sys::{Gfp, ListHead, LockedCell, ZsPage},
+    sys::{Gfp, ListHead, LockedCell, RcuHead, ZsPage},
     CLASSES,
 };
 use core::ptr::NonNull;
@@ -38,6 +38,9 @@ pub(crate) struct Zspage {
     pub(crate) link: ListHead,
     /// Allocation state. Guarded by the pool lock.
     pub(crate) state: LockedCell<ZspageState>,
+    /// Retirement: a dead zspage (pages and metadata) is freed one RCU grace period after it
+    /// left its lists, so that a lockless lookup that found it can still lock and check it.
+    pub(crate) rcu: RcuHead,
 }
 
 /// What the pool lock guards in a zspage.
@@ -73,6 +76,11 @@ impl ZspageState {
     pub(crate) fn is_allocated(&self, idx: u32) -> bool {
         self.free[idx as usize / 64] & (1u64 << (idx % 64)) == 0
     }
+
+    /// The lowest allocated object, if any.
+    pub(crate) fn first_allocated(&self, objs_per_zspage: u32) -> Option<u32> {
+        (0..objs_per_zspage).find(|&idx| self.is_allocated(idx))
+    }
 }
 
 impl Zspage {
@@ -95,6 +103,7 @@ impl Zspage {
             pages,
             link: ListHead::new(),
             state: LockedCell::new(ZspageState { free, inuse: 0, group: GROUP_EMPTY, huge_handle: 0 }),
+            rcu: RcuHead::new(),
         })
     }
 
@@ -165,6 +174,59 @@ impl Zspage {
         // SAFETY: the header is written only by `set_owner`, under the pool lock (held).
         unsafe { self.page(place.page).read(place.offset, &mut header) };
         usize::from_ne_bytes(header)
+    }
+
+    /// The zspage whose `rcu` head is `head`.
+    ///
+    /// # Safety
+    ///
+    /// `head` is the `rcu` field of a live `Zspage`.
+    pub(crate) unsafe fn from_rcu(head: *mut kernel::bindings::callback_head) -> NonNull<Zspage> {
+        let offset = core::mem::offset_of!(Zspage, rcu);
+        // SAFETY: `head` points `offset` bytes into a `Zspage` (caller).
+        unsafe { NonNull::new_unchecked(head.byte_sub(offset).cast()) }
+    }
+
+    /// Copies object `idx`, header included, into object `dst_idx` of `dst` (same class),
+    /// for compaction; a huge object's handle moves with it.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the pool lock and both zspages' write locks (no reader, no writer of
+    /// either object); `idx` is allocated in `self`, `dst_idx` just allocated in `dst`.
+    pub(crate) unsafe fn copy_obj(&self, state: &ZspageState, idx: u32, dst: &Zspage, dst_state: &mut ZspageState, dst_idx: u32) {
+        debug_assert_eq!(self.class, dst.class);
+        let size = self.spec().size_bytes();
+        let mut done = 0;
+        while done < size {
+            let (src_page, src_offset, src_left) = self.locate(idx, done);
+            let (dst_page, dst_offset, dst_left) = dst.locate(dst_idx, done);
+            let n = (size - done).min(src_left).min(dst_left);
+            // SAFETY: both ranges lie within their pages (`locate`); the objects are distinct
+            // (different zspages) and nobody else accesses them (caller's locks).
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    src_page.address().add(src_offset),
+                    dst_page.address().add(dst_offset),
+                    n,
+                )
+            };
+            done += n;
+        }
+        if self.spec().huge {
+            dst_state.huge_handle = state.huge_handle;
+        }
+    }
+
+    /// Where byte `pos` of object `idx` is: its page, the offset in it, and how many of the
+    /// object's bytes from `pos` on are in that page.
+    fn locate(&self, idx: u32, pos: usize) -> (&ZsPage, usize, usize) {
+        let place = self.place(idx);
+        if pos < place.first_len {
+            (self.page(place.page), place.offset + pos, place.first_len - pos)
+        } else {
+            (self.page(place.page + 1), pos - place.first_len, self.spec().size_bytes() - pos)
+        }
     }
 
     /// The address of object `idx` if it lies in one page (objects that span two pages are

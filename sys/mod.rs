@@ -466,3 +466,64 @@ impl Drop for CpuHotplugState {
         unsafe { rzs_cpuhp_remove(self.0) };
     }
 }
+
+extern "C" {
+    fn rzs_rcu_read_lock();
+    fn rzs_rcu_read_unlock();
+}
+
+/// An RCU read-side critical section, ended on drop. Memory retired with `RcuHead::call`
+/// stays valid while a section that began before the retirement is open.
+pub(crate) struct RcuReadGuard {
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl RcuReadGuard {
+    pub(crate) fn new() -> RcuReadGuard {
+        // SAFETY: entering a read-side section has no precondition; `Drop` leaves it on the
+        // same task (the guard is not `Send`).
+        unsafe { rzs_rcu_read_lock() };
+        RcuReadGuard { _not_send: PhantomData }
+    }
+}
+
+impl Drop for RcuReadGuard {
+    fn drop(&mut self) {
+        // SAFETY: pairs with the `rcu_read_lock` of `new`.
+        unsafe { rzs_rcu_read_unlock() };
+    }
+}
+
+/// A `struct rcu_head` embedded in an object that is freed after a grace period.
+#[repr(transparent)]
+pub(crate) struct RcuHead(Opaque<bindings::callback_head>);
+
+// SAFETY: the head is written only by `call_rcu`, once, when its owner is retired.
+unsafe impl Send for RcuHead {}
+// SAFETY: as above; `&RcuHead` exposes only the `unsafe` `call`.
+unsafe impl Sync for RcuHead {}
+
+impl RcuHead {
+    pub(crate) const fn new() -> Self {
+        Self(Opaque::uninit())
+    }
+
+    /// Runs `callback(self)` after a grace period.
+    ///
+    /// # Safety
+    ///
+    /// Called once per owner; the owner stays valid until `callback` runs, and `callback`
+    /// is valid until `rcu_barrier` returns in the module's exit path.
+    pub(crate) unsafe fn call(&self, callback: unsafe extern "C" fn(*mut bindings::callback_head)) {
+        // SAFETY: as the caller guarantees.
+        unsafe { bindings::call_rcu(self.0.get(), Some(callback)) };
+    }
+}
+
+/// Waits for every `call_rcu` callback queued so far to finish (unlike `synchronize_rcu`,
+/// which only waits for readers). May sleep.
+pub(crate) fn rcu_barrier() {
+    might_sleep();
+    // SAFETY: called from process context (checked above).
+    unsafe { bindings::rcu_barrier() };
+}

@@ -50,15 +50,12 @@ struct ZsmallocKunit {
 
 impl kernel::Module for ZsmallocKunit {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let alloc = KBox::pin(
-            Allocator::new(&AllocatorNames {
+        let alloc = Allocator::new(&AllocatorNames {
                 zspage_cache: c_str!("rust_zsmalloc_kunit_zspage"),
                 handle_cache: c_str!("rust_zsmalloc_kunit_handle"),
                 hotplug: c_str!("mm/rust_zsmalloc_kunit:prepare"),
                 debugfs: c_str!("rust_zsmalloc_kunit"),
-            })?,
-            GFP_KERNEL,
-        )?;
+            })?;
         ALLOCATOR.store(core::ptr::from_ref(&*alloc).cast_mut(), Ordering::Release);
         Ok(ZsmallocKunit { _alloc: alloc })
     }
@@ -85,6 +82,13 @@ fn new_pool() -> Pin<KBox<Pool<'static>>> {
 }
 
 const GFP: Gfp = Gfp(kernel::bindings::GFP_KERNEL);
+
+/// Pages of retired zspages go back one RCU grace period after retirement: wait for every
+/// pending retirement, then count the module's live zspage pages.
+fn settled_live_pages() -> isize {
+    sys::rcu_barrier();
+    fault::LIVE_PAGES.load(Ordering::Relaxed)
+}
 
 /// A deterministic byte pattern for object `n`.
 fn pattern(n: usize, i: usize) -> u8 {
@@ -234,7 +238,7 @@ fn spanning_copy_rules(test: &Test) {
 /// returns ENOMEM and leaves nothing behind.
 fn alloc_failure_leaks_nothing(test: &Test) {
     let pool = new_pool();
-    let pages_before = fault::LIVE_PAGES.load(Ordering::Relaxed);
+    let pages_before = settled_live_pages();
     // 3000 bytes: a multi-page zspage, so failures hit the middle of the page loop too.
     let mut succeeded = None;
     for n in 0..16 {
@@ -245,7 +249,7 @@ fn alloc_failure_leaks_nothing(test: &Test) {
             Err(e) => {
                 check_eq!(test, e, ENOMEM);
                 check_eq!(test, pool.total_pages(), 0);
-                check_eq!(test, fault::LIVE_PAGES.load(Ordering::Relaxed), pages_before);
+                check_eq!(test, settled_live_pages(), pages_before);
             }
             Ok(handle) => {
                 succeeded = Some(n);
@@ -256,13 +260,13 @@ fn alloc_failure_leaks_nothing(test: &Test) {
     }
     // The zspage of 3000-byte objects has several pages: several distinct failure points.
     check!(test, succeeded.is_some_and(|n| n >= 3));
-    check_eq!(test, fault::LIVE_PAGES.load(Ordering::Relaxed), pages_before);
+    check_eq!(test, settled_live_pages(), pages_before);
 }
 
 /// Page counts follow zspages exactly, and go back to 0 when every object is freed.
 fn total_pages_tracks_zspages(test: &Test) {
     let pool = new_pool();
-    let pages_before = fault::LIVE_PAGES.load(Ordering::Relaxed);
+    let pages_before = settled_live_pages();
     let mut handles = KVec::new();
     for n in 0..2000usize {
         match pool.malloc(64 + (n * 37) % 3000, GFP) {
@@ -278,7 +282,7 @@ fn total_pages_tracks_zspages(test: &Test) {
             }
         }
     }
-    let live = fault::LIVE_PAGES.load(Ordering::Relaxed) - pages_before;
+    let live = settled_live_pages() - pages_before;
     check!(test, pool.total_pages() > 0);
     check_eq!(test, pool.total_pages() as isize, live);
     // Free in an order unlike the allocation order: even slots, then odd ones.
@@ -286,13 +290,13 @@ fn total_pages_tracks_zspages(test: &Test) {
         handles.iter().skip(parity).step_by(2).for_each(|&handle| pool.free(handle));
     }
     check_eq!(test, pool.total_pages(), 0);
-    check_eq!(test, fault::LIVE_PAGES.load(Ordering::Relaxed), pages_before);
+    check_eq!(test, settled_live_pages(), pages_before);
 }
 
 /// Destroying a pool with live objects frees every page and handle (the slab caches would
 /// complain at module unload otherwise).
 fn destroy_with_live_objects(test: &Test) {
-    let pages_before = fault::LIVE_PAGES.load(Ordering::Relaxed);
+    let pages_before = settled_live_pages();
     let pool = new_pool();
     for n in 0..500usize {
         if pool.malloc(1 + (n * 53) % PAGE_SIZE, GFP).is_err() {
@@ -300,9 +304,87 @@ fn destroy_with_live_objects(test: &Test) {
             return;
         }
     }
-    check!(test, fault::LIVE_PAGES.load(Ordering::Relaxed) > pages_before);
+    check!(test, settled_live_pages() > pages_before);
     drop(pool);
-    check_eq!(test, fault::LIVE_PAGES.load(Ordering::Relaxed), pages_before);
+    check_eq!(test, settled_live_pages(), pages_before);
+}
+
+/// Fills a pool with objects of mixed sizes, frees two thirds of them scattered across the
+/// zspages, and returns the survivors (handle, pattern number, length).
+fn fragmented_pool(test: &Test, pool: &Pool<'_>) -> Option<KVec<(usize, usize, usize)>> {
+    // Allocate everything first: frees during the fill would be refilled at once.
+    let mut all = KVec::new();
+    for n in 0..3000usize {
+        // Four sizes, so that each class has many zspages to compact.
+        let len = [100, 700, 1500, 3000][n % 4] + n % 7;
+        let Ok(handle) = pool.malloc(len, GFP) else {
+            test.fail(file!(), line!(), "malloc failed");
+            break;
+        };
+        pool.with_object(handle, MapMode::WriteOnly, len, |b| {
+            b.iter_mut().enumerate().for_each(|(i, x)| *x = pattern(n, i))
+        });
+        if all.push((handle, n, len), GFP_KERNEL).is_err() {
+            pool.free(handle);
+            test.fail(file!(), line!(), "out of memory for the handle list");
+            break;
+        }
+    }
+    let mut live = KVec::new();
+    for &(handle, n, len) in all.iter() {
+        if n % 3 != 0 || live.push((handle, n, len), GFP_KERNEL).is_err() {
+            pool.free(handle);
+        }
+    }
+    (all.len() == 3000).then_some(live)
+}
+
+fn all_intact(pool: &Pool<'_>, live: &[(usize, usize, usize)]) -> bool {
+    live.iter().all(|&(handle, n, len)| {
+        pool.with_object(handle, MapMode::ReadOnly, len, |b| {
+            b.iter().enumerate().all(|(i, &x)| x == pattern(n, i))
+        })
+    })
+}
+
+/// Compaction frees pages, counts them, retires the emptied zspages through RCU, and every
+/// surviving object reads back byte for byte through its (repointed) handle.
+fn compaction_frees_pages_keeps_data(test: &Test) {
+    let pool = new_pool();
+    let Some(live) = fragmented_pool(test, &pool) else { return };
+    let before = pool.total_pages();
+    let freed = pool.compact();
+    let after = pool.total_pages();
+    pr_info!("compaction: {} -> {} pages, {} freed\n", before, after, freed);
+    check!(test, freed > 0);
+    check_eq!(test, before - after, freed);
+    check_eq!(test, pool.pages_compacted(), freed);
+    check!(test, all_intact(&pool, &live));
+    // Compacted once, the pool has (almost) nothing left to give.
+    check!(test, pool.compact() <= freed / 4);
+    check!(test, all_intact(&pool, &live));
+    live.iter().for_each(|&(handle, _, _)| pool.free(handle));
+    check_eq!(test, pool.total_pages(), 0);
+}
+
+/// Seed 004's writer rule: compaction meets a zspage that a reader has mapped and skips it
+/// instead of waiting; the reader's object stays where it is, intact.
+fn compaction_skips_mapped_zspage(test: &Test) {
+    let pool = new_pool();
+    let Some(live) = fragmented_pool(test, &pool) else { return };
+    let (handle, n, len) = live[0];
+    let addr = pool.map(handle, MapMode::ReadOnly);
+    let freed = pool.compact();
+    // SAFETY: `map` returned the object (or its copy), valid for `len` bytes until `unmap`.
+    let bytes = unsafe { core::slice::from_raw_parts(addr, len) };
+    let intact = bytes.iter().enumerate().all(|(i, &x)| x == pattern(n, i));
+    let same_place = pool.object_address(handle) == Some(addr) || pool.spans_pages(handle);
+    pool.unmap(handle);
+    check!(test, intact);
+    check!(test, same_place);
+    check!(test, freed > 0);
+    check!(test, all_intact(&pool, &live));
+    live.iter().for_each(|&(handle, _, _)| pool.free(handle));
 }
 
 /// zpool's and zsmalloc's C map modes turn into the right `MapMode`.
@@ -342,6 +424,8 @@ kunit_suite! {
         alloc_failure_leaks_nothing,
         total_pages_tracks_zspages,
         destroy_with_live_objects,
+        compaction_frees_pages_keeps_data,
+        compaction_skips_mapped_zspage,
         #[cfg(zs_inject_kunit_fail)]
         injected_failure,
         #[cfg(zs_inject_warning)]
