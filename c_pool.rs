@@ -35,9 +35,9 @@ pub(crate) unsafe fn create(name: *const u8) -> *mut c_void {
 /// # Safety
 ///
 /// `pool` came from `create` and has not been destroyed.
-pub(crate) unsafe fn get<'a>(pool: *mut c_void) -> &'a Pool<'static> {
+pub(crate) unsafe fn get<'a>(pool: *mut c_void) -> &'a Pool {
     // SAFETY: `create` leaked a pinned `Pool` there (caller).
-    unsafe { &*pool.cast::<Pool<'static>>() }
+    unsafe { &*pool.cast::<Pool>() }
 }
 
 /// Destroys the pool behind `pool`.
@@ -47,5 +47,5 @@ pub(crate) unsafe fn get<'a>(pool: *mut c_void) -> &'a Pool<'static> {
 /// `pool` came from `create`, is destroyed once, and is not used afterwards.
 pub(crate) unsafe fn destroy(pool: *mut c_void) {
     // SAFETY: the box `create` leaked, pinned as it was (caller).
-    drop(unsafe { Pin::new_unchecked(KBox::from_raw(pool.cast::<Pool<'static>>())) });
+    drop(unsafe { Pin::new_unchecked(KBox::from_raw(pool.cast::<Pool>())) });
 }

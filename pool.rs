@@ -24,6 +24,9 @@
 //! section ends; once read-locked, `map` re-reads the slot to make sure the object is still
 //! there (compaction may have moved it in between).
 
+#[path = "migrate.rs"]
+mod migrate;
+
 use crate::{
     copybuf::{CopyBuffers, MapMode},
     logic::{
@@ -33,9 +36,10 @@ use crate::{
         size_class::SizeError,
     },
     sys::{self, CpuPin, DebugfsDir, Gfp, KmemCache, ListHead, RcuReadGuard},
-    zspage::Zspage,
+    zspage::{Life, Zspage},
     CLASSES,
 };
+use migrate::{MOVABLE_OPS, MOVABLE_PAGES};
 use core::{
     ptr::NonNull,
     sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering},
@@ -103,6 +107,19 @@ impl Drop for Allocator {
         // the cache (and the module's code) goes away.
         sys::rcu_barrier();
         RETIRED_ZSPAGE_CACHE.store(core::ptr::null_mut(), Ordering::Release);
+        // Pages the migration core held when their zspage died still point at this module's
+        // movable operations until the core calls back; the code must stay until then.
+        let mut waited = 0u32;
+        while MOVABLE_PAGES.load(Ordering::Acquire) != 0 {
+            if waited % 1000 == 0 {
+                pr_warn!(
+                    "waiting for the migration core to hand back {} pages\n",
+                    MOVABLE_PAGES.load(Ordering::Relaxed)
+                );
+            }
+            sys::msleep(10);
+            waited += 1;
+        }
     }
 }
 
@@ -112,6 +129,11 @@ unsafe extern "C" fn free_retired_zspage(head: *mut bindings::callback_head) {
     // that is off every list and that no handle points into; the grace period has passed,
     // so no lockless lookup still uses it.
     let zspage = unsafe { Zspage::from_rcu(head) };
+    // The pages' links to the migration core go where their locks are free; a page the core
+    // holds keeps it until the core's next callback finds no zspage.
+    // SAFETY: the zspage is still allocated (freed just below).
+    let released = unsafe { zspage.as_ref() }.release_movable_pages();
+    MOVABLE_PAGES.fetch_sub(released, Ordering::Relaxed);
     // SAFETY: the allocator outlives every callback (its drop waits in `rcu_barrier`).
     let cache = unsafe { &*RETIRED_ZSPAGE_CACHE.load(Ordering::Acquire) };
     // SAFETY: as above: the zspage came from this cache and nothing uses it any more.
@@ -137,8 +159,8 @@ struct PoolInner {
 
 /// A pool of compressed objects.
 #[pin_data(PinnedDrop)]
-pub(crate) struct Pool<'a> {
-    alloc: &'a Allocator,
+pub(crate) struct Pool {
+    alloc: &'static Allocator,
     #[pin]
     inner: SpinLock<PoolInner>,
     /// Pages held by the pool's zspages (readable without the lock, and through debugfs).
@@ -147,6 +169,8 @@ pub(crate) struct Pool<'a> {
     pages_compacted: AtomicUsize,
     /// Zspages retired through RCU.
     zspages_retired: AtomicUsize,
+    /// Pages moved by the migration core.
+    pages_migrated: AtomicUsize,
     debugfs: DebugfsDir,
     name: CString,
 }
@@ -177,9 +201,9 @@ fn is_handle(handle: usize) -> bool {
     handle != 0 && handle < (-(bindings::MAX_ERRNO as isize)) as usize
 }
 
-impl<'a> Pool<'a> {
+impl Pool {
     /// Creates a pool named `name` (for messages and debugfs). May sleep.
-    pub(crate) fn new(alloc: &'a Allocator, name: &CStr) -> Result<Pin<KBox<Pool<'a>>>> {
+    pub(crate) fn new(alloc: &'static Allocator, name: &CStr) -> Result<Pin<KBox<Pool>>> {
         sys::might_sleep();
         let nr = CLASSES.nr_classes();
         let mut classes = KVec::with_capacity(nr, GFP_KERNEL)?;
@@ -203,6 +227,7 @@ impl<'a> Pool<'a> {
                 total_pages: AtomicUsize::new(0),
                 pages_compacted: AtomicUsize::new(0),
                 zspages_retired: AtomicUsize::new(0),
+                pages_migrated: AtomicUsize::new(0),
                 debugfs: DebugfsDir::new(&dir_name, Some(&alloc.debugfs)),
                 name: CString::try_from_fmt(fmt!("{}", name))?,
             }),
@@ -223,6 +248,7 @@ impl<'a> Pool<'a> {
             pool.debugfs.add_ulong(c_str!("total_pages"), &pool.total_pages);
             pool.debugfs.add_ulong(c_str!("pages_compacted"), &pool.pages_compacted);
             pool.debugfs.add_ulong(c_str!("zspages_retired"), &pool.zspages_retired);
+            pool.debugfs.add_ulong(c_str!("pages_migrated"), &pool.pages_migrated);
         }
         Ok(pool)
     }
@@ -251,7 +277,7 @@ impl<'a> Pool<'a> {
         }
 
         // No room: a new zspage, allocated outside the lock with the caller's gfp.
-        let zspage = Zspage::new(class, gfp.for_zspage_pages())
+        let zspage = Zspage::new(class, gfp.for_zspage_pages(), core::ptr::from_ref(self).cast())
             .ok_or(ENOMEM)
             .and_then(|zspage| self.alloc.zspages.alloc(gfp, zspage).map_err(|_| ENOMEM));
         let zspage = match zspage {
@@ -262,8 +288,13 @@ impl<'a> Pool<'a> {
                 return Err(e);
             }
         };
-        // SAFETY: just allocated; it stays live until this pool frees it.
+        // SAFETY: just allocated; it stays live until this pool retires it.
         let zspage = unsafe { zspage.as_ref() };
+        // Link and register the pages before the zspage is listed (seed 003: published only
+        // once initialised); until it is listed, callbacks leave it alone.
+        // SAFETY: this module's ops; module exit waits for every registration to go.
+        let registered = unsafe { zspage.publish(&MOVABLE_OPS) };
+        MOVABLE_PAGES.fetch_add(registered, Ordering::Relaxed);
         self.total_pages.fetch_add(zspage.nr_pages(), Ordering::Relaxed);
         let mut inner = self.inner.lock();
         inner.insert(zspage);
@@ -494,7 +525,9 @@ impl PoolInner {
         unsafe {
             zspage.link.init();
             zspage.link.add_to(&class.groups[GROUP_EMPTY]);
-            zspage.state.get().group = GROUP_EMPTY;
+            let state = zspage.state.get();
+            state.group = GROUP_EMPTY;
+            state.life = Life::Listed;
         }
     }
 
@@ -543,9 +576,18 @@ impl PoolInner {
         }
         class.zspages -= 1;
         class.objs_allocated -= zspage.spec().objs_per_zspage as usize;
+        self.kill(zspage);
+        Some(NonNull::from(zspage))
+    }
+
+    /// Takes an empty zspage off its lists for good: `Dead` for the callbacks, its pages
+    /// unlinked from it. It is then retired by the caller.
+    fn kill(&mut self, zspage: &Zspage) {
+        // SAFETY: pool lock held; no other reference to the state is live.
+        unsafe { zspage.state.get() }.life = Life::Dead;
         // SAFETY: pool lock held; the zspage is on one of its class's lists.
         unsafe { zspage.link.del_init() };
-        Some(NonNull::from(zspage))
+        zspage.unlink_pages();
     }
 
     /// The emptiest and the fullest zspage of `class` that both have room to give or take,
@@ -620,8 +662,7 @@ impl PoolInner {
             let class = &mut self.classes[class];
             class.zspages -= 1;
             class.objs_allocated -= objs as usize;
-            // SAFETY: pool lock held; `src` is on one of its class's lists.
-            unsafe { src.link.del_init() };
+            self.kill(src);
             return Some(Some(NonNull::from(src)));
         }
         self.regroup(src);
@@ -629,53 +670,45 @@ impl PoolInner {
         Some(None)
     }
 
-    /// Takes every zspage off every list, for pool destruction.
-    fn drain(&mut self, mut f: impl FnMut(&Zspage)) {
-        for class in self.classes.iter_mut() {
-            for head in class.groups.iter() {
-                // SAFETY: pool lock held; entries are `link`s of live zspages, and `f` does not
-                // free the zspage until it is unlinked here.
-                while let Some(first) = unsafe { head.next(head) } {
-                    // SAFETY: as above.
-                    let zspage = unsafe { Zspage::from_link(first).as_ref() };
-                    // SAFETY: pool lock held.
-                    unsafe { zspage.link.del_init() };
-                    f(zspage);
-                }
-            }
-            class.zspages = 0;
-            class.objs_allocated = 0;
-            class.objs_inuse = 0;
-        }
+    /// Any zspage still on a list, for pool destruction.
+    fn any_zspage(&self) -> Option<NonNull<Zspage>> {
+        self.classes.iter().flat_map(|class| class.groups.iter()).find_map(|head| {
+            // SAFETY: pool lock held (`&self` of the inner data); entries of group lists are
+            // `link`s of live zspages.
+            unsafe { head.next(head).map(|link| Zspage::from_link(link)) }
+        })
     }
 }
 
 #[pinned_drop]
-impl PinnedDrop for Pool<'_> {
+impl PinnedDrop for Pool {
     fn drop(self: Pin<&mut Self>) {
-        let alloc = self.alloc;
         let mut live = 0usize;
-        let mut freed_pages = 0usize;
-        self.inner.lock().drain(|zspage| {
-            // SAFETY: pool lock held (inside `drain`); nobody else references the state.
-            let state = unsafe { zspage.state.get() };
-            for idx in 0..zspage.spec().objs_per_zspage {
-                if state.is_allocated(idx) {
+        {
+            let mut inner = self.inner.lock();
+            while let Some(zspage) = inner.any_zspage() {
+                // SAFETY: a listed zspage of this pool, pool lock held.
+                let zspage = unsafe { zspage.as_ref() };
+                // SAFETY: pool lock held; nobody else references the state.
+                let state = unsafe { zspage.state.get() };
+                for idx in (0..zspage.spec().objs_per_zspage).filter(|&idx| state.is_allocated(idx)) {
                     live += 1;
                     // SAFETY: pool lock held; `idx` is allocated.
                     let handle = unsafe { zspage.owner(state, idx) };
                     if let Some(slot) = NonNull::new(handle as *mut HandleSlot) {
                         // SAFETY: the header names the object's live slot, from this module's
                         // cache; destroying the pool ends every handle (the caller's contract).
-                        unsafe { alloc.handles.free(slot) };
+                        unsafe { self.alloc.handles.free(slot) };
                     }
                 }
+                inner.kill(zspage);
+                // SAFETY: killed just above: off every list, its handles gone.
+                unsafe { self.retire(NonNull::from(zspage)) };
             }
-            freed_pages += zspage.nr_pages();
-            // SAFETY: unlinked by `drain`; its handles are freed; nothing references it.
-            unsafe { alloc.zspages.free(NonNull::from(zspage)) };
-        });
-        self.total_pages.fetch_sub(freed_pages, Ordering::Relaxed);
+        }
+        // The movable_ops callbacks reach the pool through zspages found under RCU: once
+        // every retirement callback has run, none of them can still be using the pool.
+        sys::rcu_barrier();
         if live > 0 {
             pr_warn!("pool {}: destroyed with {} live objects; freed them\n", &*self.name, live);
         }

@@ -29,9 +29,8 @@ static DRIVER: DriverCell = DriverCell(UnsafeCell::new(sys::zpool_driver {
     list: unsafe { core::mem::zeroed() },
     create: Some(zp_create),
     destroy: Some(zp_destroy),
-    // Pages are not registered with the migration core yet: they must not go to
-    // ZONE_MOVABLE, so zswap must not ask for movable pages.
-    malloc_support_movable: false,
+    // Every zspage page is registered with the migration core (migrate.rs).
+    malloc_support_movable: true,
     malloc: Some(zp_malloc),
     free: Some(zp_free),
     sleep_mapped: false,

@@ -15,7 +15,7 @@ use crate::{
         size_class::{ClassSpec, HANDLE_SIZE, MAX_OBJS_PER_ZSPAGE, MAX_PAGES_PER_ZSPAGE},
         zspage_lock::ZspageLock,
     },
-    sys::{Gfp, ListHead, LockedCell, RcuHead, ZsPage},
+    sys::{self, Gfp, ListHead, LockedCell, MovableRelease, RcuHead, ZsPage},
     CLASSES,
 };
 use core::ptr::NonNull;
@@ -26,14 +26,19 @@ const BITMAP_WORDS: usize = MAX_OBJS_PER_ZSPAGE / 64;
 ///
 /// # Invariants
 ///
-/// `pages[..spec().pages()]` are `Some`, the rest `None`.
+/// `pages[..spec().pages()]` are `Some`, the rest `None`. `pages` is read under the pool
+/// lock or this zspage's lock (read or write), and replaced (migration) only with the pool
+/// lock *and* the write lock held.
 pub(crate) struct Zspage {
     /// Seed 004's lock: `map` holds it for reading until `unmap` (object bytes and location
     /// stay put); migration and compaction take it for writing with `try_write` only.
     pub(crate) lock: ZspageLock,
     /// Index into `CLASSES`; never changes.
     class: usize,
-    pages: [Option<ZsPage>; MAX_PAGES_PER_ZSPAGE],
+    /// The owning pool (type-erased `Pool`), for the movable_ops callbacks, which start from
+    /// a page. Never changes.
+    pool: *const core::ffi::c_void,
+    pages: LockedCell<[Option<ZsPage>; MAX_PAGES_PER_ZSPAGE]>,
     /// Link in its class's fullness-group list. Guarded by the pool lock.
     pub(crate) link: ListHead,
     /// Allocation state. Guarded by the pool lock.
@@ -43,8 +48,29 @@ pub(crate) struct Zspage {
     pub(crate) rcu: RcuHead,
 }
 
+// SAFETY: `pool` is only an address (dereferenced by the migration callbacks under the rules
+// in `pool.rs`); the rest is `Send`, or guarded by the pool lock or the zspage lock.
+unsafe impl Send for Zspage {}
+// SAFETY: shared access goes through the zspage lock, the pool lock (`LockedCell`s) or
+// atomics.
+unsafe impl Sync for Zspage {}
+
+/// Where a zspage is in its life. Changed under the pool lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Life {
+    /// Pages registered with the migration core, not on its class's lists yet: the
+    /// migration core must leave it alone for now.
+    New,
+    /// On its class's lists: objects may be allocated, moved and migrated.
+    Listed,
+    /// Off the lists for good, waiting for its RCU grace period: a callback that meets one
+    /// of its pages drops the page's link to this module.
+    Dead,
+}
+
 /// What the pool lock guards in a zspage.
 pub(crate) struct ZspageState {
+    pub(crate) life: Life,
     /// Bit set = object free.
     free: [u64; BITMAP_WORDS],
     /// Objects allocated.
@@ -85,7 +111,7 @@ impl ZspageState {
 
 impl Zspage {
     /// Allocates the pages of a zspage of `class` with the caller's `gfp`, all or nothing.
-    pub(crate) fn new(class: usize, gfp: Gfp) -> Option<Zspage> {
+    pub(crate) fn new(class: usize, gfp: Gfp, pool: *const core::ffi::c_void) -> Option<Zspage> {
         let spec = CLASSES.class(class);
         let mut pages = [const { None }; MAX_PAGES_PER_ZSPAGE];
         for page in pages.iter_mut().take(spec.pages()) {
@@ -100,9 +126,10 @@ impl Zspage {
         Some(Zspage {
             lock: ZspageLock::new(),
             class,
-            pages,
+            pool,
+            pages: LockedCell::new(pages),
             link: ListHead::new(),
-            state: LockedCell::new(ZspageState { free, inuse: 0, group: GROUP_EMPTY, huge_handle: 0 }),
+            state: LockedCell::new(ZspageState { life: Life::New, free, inuse: 0, group: GROUP_EMPTY, huge_handle: 0 }),
             rcu: RcuHead::new(),
         })
     }
@@ -119,12 +146,74 @@ impl Zspage {
         self.spec().pages()
     }
 
+    pub(crate) fn pool(&self) -> *const core::ffi::c_void {
+        self.pool
+    }
+
+    fn pages(&self) -> &[Option<ZsPage>; MAX_PAGES_PER_ZSPAGE] {
+        // SAFETY: every caller in this module holds the pool lock or this zspage's lock
+        // (documented on the public methods that reach here), which excludes the only
+        // writer, `replace_page` (type invariant).
+        unsafe { self.pages.get_ref() }
+    }
+
     fn page(&self, index: usize) -> &ZsPage {
-        match &self.pages[index] {
+        match &self.pages()[index] {
             Some(page) => page,
             // Type invariant: every index a layout computes is below `spec().pages()`.
             None => unreachable!("page {index} beyond the zspage"),
         }
+    }
+
+    /// Links every page to this zspage and registers it with the migration core; done once,
+    /// before the zspage is listed, at its final (slab) address. Returns the pages
+    /// registered (a fresh page is never locked, so all of them).
+    ///
+    /// # Safety
+    ///
+    /// `ops` are this module's movable operations, valid until every registration is
+    /// released (module exit waits for that).
+    pub(crate) unsafe fn publish(&self, ops: &'static sys::movable_operations) -> usize {
+        let me = core::ptr::from_ref(self).cast();
+        // Not shared yet: nobody else can reach the pages.
+        self.pages()
+            .iter()
+            .flatten()
+            .filter(|page| {
+                page.set_zspage(me);
+                // SAFETY: `ops` outlive the registration (caller).
+                unsafe { page.set_movable(ops) }
+            })
+            .count()
+    }
+
+    /// Unlinks the pages from this dying zspage: a callback that looks them up from now on
+    /// finds nothing. Called under the pool lock when the zspage becomes `Dead`.
+    pub(crate) fn unlink_pages(&self) {
+        self.pages().iter().flatten().for_each(|page| page.set_zspage(core::ptr::null()));
+    }
+
+    /// Drops the pages' links to the migration core where their locks are free, for the
+    /// RCU free path; returns how many links it dropped.
+    pub(crate) fn release_movable_pages(&self) -> usize {
+        self.pages().iter().flatten().filter(|page| page.release_movable() == MovableRelease::Released).count()
+    }
+
+    /// Which of this zspage's pages `page` is.
+    pub(crate) fn page_index(&self, page: *mut kernel::bindings::page) -> Option<usize> {
+        self.pages().iter().position(|p| p.as_ref().is_some_and(|p| p.as_ptr() == page))
+    }
+
+    /// Puts `new` in place of page `index` (migration) and returns the old page.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the pool lock and this zspage's write lock.
+    pub(crate) unsafe fn replace_page(&self, index: usize, new: ZsPage) -> Option<ZsPage> {
+        // SAFETY: the pool lock and the write lock exclude every other reader and writer
+        // (type invariant).
+        let pages = unsafe { self.pages.get() };
+        pages[index].replace(new)
     }
 
     pub(crate) fn place(&self, idx: u32) -> ObjPlace {

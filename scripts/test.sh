@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$ZS_REPO"
 
 # Guest scenarios in the order they run (tests/guest/<name>.sh).
-ALL_SCENARIOS=(kunit module-load zswap zram-swap zram-fs zram-recompress)
+ALL_SCENARIOS=(kunit module-load zswap zram-swap zram-fs zram-recompress migrate)
 read -r -a scenarios <<<"${ZS_SCENARIOS:-${ALL_SCENARIOS[*]}}"
 
 logs=$ZS_BUILD/logs

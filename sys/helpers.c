@@ -6,7 +6,10 @@
 #include <linux/cpuhotplug.h>
 #include <linux/debugfs.h>
 #include <linux/list.h>
+#include <linux/delay.h>
 #include <linux/mm.h>
+#include <linux/migrate.h>
+#include <linux/pagemap.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
@@ -113,4 +116,58 @@ void rzs_debugfs_create_ulong(const char *name, struct dentry *parent, unsigned 
 void *rzs_page_address(struct page *page)
 {
 	return page_address(page);
+}
+
+/*
+ * page->private links a zspage page to its zspage. Published with release after the zspage
+ * is initialised, cleared before it is retired; readers (movable_ops callbacks) use acquire
+ * inside an RCU read-side section.
+ */
+void *rzs_page_zspage(struct page *page)
+{
+	return (void *)smp_load_acquire(&page->private);
+}
+
+void rzs_page_set_zspage(struct page *page, void *zspage)
+{
+	smp_store_release(&page->private, (unsigned long)zspage);
+}
+
+void rzs_get_page(struct page *page)
+{
+	get_page(page);
+}
+
+/* trylock_page() is a static inline; __SetPageMovable() needs the page lock. */
+bool rzs_trylock_page(struct page *page)
+{
+	return trylock_page(page);
+}
+
+void rzs_unlock_page(struct page *page)
+{
+	unlock_page(page);
+}
+
+void rzs_msleep(unsigned int msecs)
+{
+	msleep(msecs);
+}
+
+/*
+ * Drops a page's link to this module's movable_operations if its lock can be had without
+ * waiting: 1 released, 2 no longer movable (a callback released it), 0 lock busy.
+ */
+int rzs_release_movable(struct page *page)
+{
+	int ret = 2;
+
+	if (!trylock_page(page))
+		return 0;
+	if (__PageMovable(page) && page_movable_ops(page)) {
+		__ClearPageMovable(page);
+		ret = 1;
+	}
+	unlock_page(page);
+	return ret;
 }

@@ -41,4 +41,13 @@ void rzs_kunit_fail(struct kunit *test, const char *file, size_t file_len, u32 l
 		    const char *what, size_t what_len);
 void rzs_provoke_warning(void);
 
+
+void *rzs_page_zspage(struct page *page);
+void rzs_page_set_zspage(struct page *page, void *zspage);
+void rzs_get_page(struct page *page);
+bool rzs_trylock_page(struct page *page);
+void rzs_unlock_page(struct page *page);
+void rzs_msleep(unsigned int msecs);
+int rzs_release_movable(struct page *page);
+
 #endif

@@ -54,6 +54,13 @@ extern "C" {
         dead: unsafe extern "C" fn(u32) -> i32,
     ) -> i32;
     fn rzs_cpuhp_remove(state: i32);
+    fn rzs_page_zspage(page: *mut bindings::page) -> *mut core::ffi::c_void;
+    fn rzs_page_set_zspage(page: *mut bindings::page, zspage: *const core::ffi::c_void);
+    fn rzs_get_page(page: *mut bindings::page);
+    fn rzs_trylock_page(page: *mut bindings::page) -> bool;
+    fn rzs_unlock_page(page: *mut bindings::page);
+    fn rzs_msleep(msecs: u32);
+    fn rzs_release_movable(page: *mut bindings::page) -> i32;
     fn rzs_debugfs_create_dir(name: *const u8, parent: *mut bindings::dentry) -> *mut bindings::dentry;
     fn rzs_debugfs_create_ulong(name: *const u8, parent: *mut bindings::dentry, value: *mut usize);
 }
@@ -71,13 +78,17 @@ impl Gfp {
         Gfp(self.0 & !(bindings::__GFP_HIGHMEM | GFP_MOVABLE))
     }
 
-    /// The mask for zspage pages: not movable while they are not registered with the
-    /// migration core (unmovable pages in ZONE_MOVABLE make memory offlining hang), and not
-    /// highmem, because objects are reached through the direct map.
+    /// The mask for zspage pages: the caller's, untouched. Every zspage page is registered
+    /// with the migration core, so `__GFP_MOVABLE` is honoured, and with `__GFP_HIGHMEM` it
+    /// selects ZONE_MOVABLE (either flag alone does not). x86_64 has no highmem: every page,
+    /// ZONE_MOVABLE's too, is in the direct map, where objects are reached.
     pub(crate) fn for_zspage_pages(self) -> Gfp {
-        Gfp(self.0 & !(bindings::__GFP_HIGHMEM | GFP_MOVABLE))
+        self
     }
 }
+
+#[cfg(not(target_arch = "x86_64"))]
+compile_error!("rust_zsmalloc reaches zspage pages through the direct map: x86_64 only");
 
 /// A slab cache of `T`s, destroyed on drop.
 ///
@@ -146,6 +157,14 @@ impl<T> Drop for KmemCache<T> {
     }
 }
 
+/// What `ZsPage::release_movable` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MovableRelease {
+    Released,
+    AlreadyReleased,
+    Busy,
+}
+
 /// One page of a zspage, owned: freed on drop.
 ///
 /// # Invariants
@@ -199,6 +218,66 @@ impl ZsPage {
             fault::LIVE_PAGES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         }
         page
+    }
+
+    /// Takes a reference on `page` (a migration destination) and owns it from now on.
+    ///
+    /// # Safety
+    ///
+    /// `page` is a live order-0 page.
+    pub(crate) unsafe fn adopt(page: NonNull<bindings::page>) -> ZsPage {
+        // SAFETY: live page (caller); the reference taken here is the one `Drop` puts.
+        unsafe { rzs_get_page(page.as_ptr()) };
+        #[cfg(zs_kunit)]
+        fault::LIVE_PAGES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        // INVARIANT: a live order-0 page with a reference owned by the new value.
+        ZsPage { page }
+    }
+
+    /// The `struct page`.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::page {
+        self.page.as_ptr()
+    }
+
+    /// Points the page at its zspage (release: after the zspage is initialised), or at
+    /// nothing (null) when the zspage dies.
+    pub(crate) fn set_zspage(&self, zspage: *const core::ffi::c_void) {
+        // SAFETY: the page is owned (type invariant); `private` is this module's field.
+        unsafe { rzs_page_set_zspage(self.page.as_ptr(), zspage) };
+    }
+
+    /// Registers the page with the migration core (`__SetPageMovable` under the page lock).
+    /// A page nobody else knows yet is always unlocked; `false` if it was not.
+    ///
+    /// # Safety
+    ///
+    /// `ops` outlives the registration: until `release_movable` or a callback clears it.
+    pub(crate) unsafe fn set_movable(&self, ops: &'static movable_operations) -> bool {
+        let page = self.page.as_ptr();
+        // SAFETY: owned page (type invariant); the lock is held around `__SetPageMovable`,
+        // which requires it.
+        unsafe {
+            if !rzs_trylock_page(page) {
+                return false;
+            }
+            __SetPageMovable(page, ops);
+            rzs_unlock_page(page);
+        }
+        true
+    }
+
+    /// Unregisters the page from the migration core if its lock can be had without
+    /// waiting (the free path may not sleep). `Released` if this call dropped the link;
+    /// `AlreadyReleased` if a callback did; `Busy` if somebody holds the page lock — the
+    /// migration core, whose callback will then find the zspage dead and release it.
+    pub(crate) fn release_movable(&self) -> MovableRelease {
+        // SAFETY: owned page (type invariant); the helper takes the page lock around
+        // `__ClearPageMovable`, which requires it.
+        match unsafe { rzs_release_movable(self.page.as_ptr()) } {
+            1 => MovableRelease::Released,
+            2 => MovableRelease::AlreadyReleased,
+            _ => MovableRelease::Busy,
+        }
     }
 
     /// Maps the page (a no-op on 64-bit, kept for highmem correctness) and runs `f` on its
@@ -427,6 +506,17 @@ impl<T> LockedCell<T> {
         Self(UnsafeCell::new(value))
     }
 
+    /// Shared access, for cells whose writers are excluded by a lock readers may share.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds a lock that excludes every writer of this cell for the lifetime of
+    /// the reference.
+    pub(crate) unsafe fn get_ref(&self) -> &T {
+        // SAFETY: no writer while the caller's lock is held.
+        unsafe { &*self.0.get() }
+    }
+
     /// # Safety
     ///
     /// The caller holds the lock guarding this cell, and no other reference from `get` is live.
@@ -526,4 +616,32 @@ pub(crate) fn rcu_barrier() {
     might_sleep();
     // SAFETY: called from process context (checked above).
     unsafe { bindings::rcu_barrier() };
+}
+
+/// The zspage that `page`'s `private` names (null when none), read with acquire.
+///
+/// # Safety
+///
+/// `page` is a live page of this module's (a movable_ops callback's argument); the caller is
+/// in an RCU read-side section if it dereferences the result.
+pub(crate) unsafe fn page_zspage(page: *mut bindings::page) -> *const core::ffi::c_void {
+    // SAFETY: live page (caller).
+    unsafe { rzs_page_zspage(page) }
+}
+
+/// Sleeps for `msecs` milliseconds. May sleep (obviously).
+pub(crate) fn msleep(msecs: u32) {
+    might_sleep();
+    // SAFETY: process context (checked above).
+    unsafe { rzs_msleep(msecs) };
+}
+
+/// The direct-map address of `page` (see `ZsPage::address`).
+///
+/// # Safety
+///
+/// `page` is a live page.
+pub(crate) unsafe fn page_address(page: *mut bindings::page) -> *mut u8 {
+    // SAFETY: live page (caller).
+    unsafe { rzs_page_address(page) }
 }

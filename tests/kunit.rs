@@ -74,7 +74,7 @@ fn allocator() -> &'static Allocator {
     unsafe { &*ALLOCATOR.load(Ordering::Acquire) }
 }
 
-fn new_pool() -> Pin<KBox<Pool<'static>>> {
+fn new_pool() -> Pin<KBox<Pool>> {
     match Pool::new(allocator(), c_str!("kunit")) {
         Ok(pool) => pool,
         Err(e) => panic!("cannot create a test pool: {e:?}"),
@@ -141,7 +141,7 @@ fn malloc_errors_and_handles(test: &Test) {
 }
 
 /// Writes `count` objects of `len` bytes with `mode`, then checks every byte with RO and RW.
-fn write_and_verify(test: &Test, pool: &Pool<'_>, len: usize, count: usize) -> bool {
+fn write_and_verify(test: &Test, pool: &Pool, len: usize, count: usize) -> bool {
     let mut handles = KVec::new();
     for n in 0..count {
         let Ok(handle) = pool.malloc(len, GFP) else {
@@ -311,7 +311,7 @@ fn destroy_with_live_objects(test: &Test) {
 
 /// Fills a pool with objects of mixed sizes, frees two thirds of them scattered across the
 /// zspages, and returns the survivors (handle, pattern number, length).
-fn fragmented_pool(test: &Test, pool: &Pool<'_>) -> Option<KVec<(usize, usize, usize)>> {
+fn fragmented_pool(test: &Test, pool: &Pool) -> Option<KVec<(usize, usize, usize)>> {
     // Allocate everything first: frees during the fill would be refilled at once.
     let mut all = KVec::new();
     for n in 0..3000usize {
@@ -339,7 +339,7 @@ fn fragmented_pool(test: &Test, pool: &Pool<'_>) -> Option<KVec<(usize, usize, u
     (all.len() == 3000).then_some(live)
 }
 
-fn all_intact(pool: &Pool<'_>, live: &[(usize, usize, usize)]) -> bool {
+fn all_intact(pool: &Pool, live: &[(usize, usize, usize)]) -> bool {
     live.iter().all(|&(handle, n, len)| {
         pool.with_object(handle, MapMode::ReadOnly, len, |b| {
             b.iter().enumerate().all(|(i, &x)| x == pattern(n, i))

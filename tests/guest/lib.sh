@@ -112,3 +112,36 @@ pool_is_empty() {
 zram_holds_more_than() {
 	[ "$(mm_stat 1)" -gt "$1" ]
 }
+
+# Sum of one counter over all rust_zsmalloc pools.
+rzs_pool_counter() {
+	total=0
+	for f in /sys/kernel/debug/rust_zsmalloc/*/"$1"; do
+		[ -f "$f" ] && total=$((total + $(cat "$f")))
+	done
+	echo "$total"
+}
+
+# Online memory blocks of the movable zone (the hot-plugged DIMM).
+movable_blocks() {
+	for b in /sys/devices/system/memory/memory*; do
+		[ "$(cat "$b/state")" = online ] && grep -q Movable "$b/valid_zones" && echo "$b"
+	done
+}
+
+# offline_movable_blocks: offline every online movable block (each page in it must be
+# migrated); prints how many went offline. Bounded: offlining retries until signalled.
+offline_movable_blocks() {
+	n=0
+	for b in $(movable_blocks); do
+		timeout 60 sh -c "echo offline > $b/state" 2>/dev/null && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+online_movable_blocks() {
+	for b in /sys/devices/system/memory/memory*; do
+		[ "$(cat "$b/state")" = offline ] && echo online_movable >"$b/state"
+	done
+	true
+}
