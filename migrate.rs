@@ -73,6 +73,9 @@ impl Pool {
         let life = unsafe { zspage.state.get() }.life;
         // The page must still be the zspage's: `private` is cleared on the old page of a
         // move, but check the page table too, it is the authority.
+        // Mutation for the seed-003 test: trust a zspage found without checking it is live.
+        #[cfg(zs_mutate_no_liveness_check)]
+        let life = if life == Life::Dead { Life::Listed } else { life };
         match (life, zspage.page_index(page)) {
             (Life::Listed, Some(index)) => Owner::Listed(index),
             (Life::New, Some(_)) => Owner::NotYet,
@@ -99,7 +102,7 @@ impl Pool {
             }
         };
         // Seed 004: a writer only tries. A reader has an object mapped: come back later.
-        let Some(_write) = zspage.lock.try_write() else { return EAGAIN.to_errno() };
+        let Some(_write) = sys::writer_try_lock(&zspage.lock) else { return EAGAIN.to_errno() };
         // SAFETY: `dst` is a fresh page owned by the core; taking our own reference on it
         // makes it this zspage's page once it is in the page table below.
         let new = unsafe { ZsPage::adopt(dst) };
@@ -144,6 +147,8 @@ unsafe fn with_owner<R>(page: *mut bindings::page, f: impl FnOnce(&Pool, &Zspage
     if zspage.is_null() {
         return None;
     }
+    #[cfg(zs_kunit)]
+    sys::hooks::run(sys::hooks::Point::AfterPageLookup);
     // SAFETY: a zspage named by a page's `private` inside this RCU section is not freed
     // before the section ends (it is retired through RCU after `private` is cleared).
     let zspage = unsafe { &*zspage };
@@ -153,7 +158,7 @@ unsafe fn with_owner<R>(page: *mut bindings::page, f: impl FnOnce(&Pool, &Zspage
     Some(f(pool, zspage))
 }
 
-unsafe extern "C" fn isolate_page(page: *mut bindings::page, _mode: sys::isolate_mode_t) -> bool {
+pub(crate) unsafe extern "C" fn isolate_page(page: *mut bindings::page, _mode: sys::isolate_mode_t) -> bool {
     // SAFETY: called by the migration core with one of our pages, locked.
     let verdict = unsafe {
         with_owner(page, |pool, zspage| {
@@ -172,7 +177,7 @@ unsafe extern "C" fn isolate_page(page: *mut bindings::page, _mode: sys::isolate
     }
 }
 
-unsafe extern "C" fn migrate_page(dst: *mut bindings::page, src: *mut bindings::page, _mode: sys::migrate_mode) -> i32 {
+pub(crate) unsafe extern "C" fn migrate_page(dst: *mut bindings::page, src: *mut bindings::page, _mode: sys::migrate_mode) -> i32 {
     let Some(dst) = NonNull::new(dst) else { return EINVAL.to_errno() };
     // SAFETY: called by the migration core with both pages locked and `src` isolated.
     let rc = unsafe { with_owner(src, |pool, zspage| pool.migrate(zspage, dst, src)) };
@@ -183,7 +188,7 @@ unsafe extern "C" fn migrate_page(dst: *mut bindings::page, src: *mut bindings::
     })
 }
 
-unsafe extern "C" fn putback_page(page: *mut bindings::page) {
+pub(crate) unsafe extern "C" fn putback_page(page: *mut bindings::page) {
     // SAFETY: called by the migration core with one of our pages, locked.
     let verdict = unsafe {
         with_owner(page, |pool, zspage| {

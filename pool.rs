@@ -39,10 +39,15 @@ use crate::{
     zspage::{Life, Zspage},
     CLASSES,
 };
-use migrate::{MOVABLE_OPS, MOVABLE_PAGES};
+#[cfg(zs_mutate_repoint_after_unlock)]
+use kernel::alloc::flags::GFP_ATOMIC;
+use migrate::MOVABLE_OPS;
+pub(crate) use migrate::MOVABLE_PAGES;
+#[cfg(zs_kunit)]
+pub(crate) use migrate::{isolate_page, migrate_page, putback_page};
 use core::{
     ptr::NonNull,
-    sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering},
 };
 use kernel::{
     alloc::flags::GFP_KERNEL,
@@ -171,6 +176,11 @@ pub(crate) struct Pool {
     zspages_retired: AtomicUsize,
     /// Pages moved by the migration core.
     pages_migrated: AtomicUsize,
+    /// Set while a compaction runs: one at a time per pool (zs_compact, the shrinker).
+    compacting: AtomicBool,
+    /// Compacts under memory pressure; set once the pool is at its final address, and
+    /// dropped first on destroy (which waits for its running callbacks).
+    shrinker: AtomicPtr<sys::Shrinker>,
     debugfs: DebugfsDir,
     name: CString,
 }
@@ -228,6 +238,8 @@ impl Pool {
                 pages_compacted: AtomicUsize::new(0),
                 zspages_retired: AtomicUsize::new(0),
                 pages_migrated: AtomicUsize::new(0),
+                compacting: AtomicBool::new(false),
+                shrinker: AtomicPtr::new(core::ptr::null_mut()),
                 debugfs: DebugfsDir::new(&dir_name, Some(&alloc.debugfs)),
                 name: CString::try_from_fmt(fmt!("{}", name))?,
             }),
@@ -242,6 +254,14 @@ impl Pool {
                     unsafe { head.init() };
                 }
             }
+        }
+        // SAFETY: the pool is pinned and outlives the shrinker, which destroy drops first.
+        match unsafe { sys::Shrinker::new(name, core::ptr::from_ref(&*pool).cast_mut().cast(), shrinker_count, shrinker_scan) } {
+            Some(shrinker) => match KBox::new(shrinker, GFP_KERNEL) {
+                Ok(shrinker) => pool.shrinker.store(KBox::into_raw(shrinker), Ordering::Release),
+                Err(_) => pr_warn!("pool {}: no shrinker (out of memory)\n", name),
+            },
+            None => pr_warn!("pool {}: no shrinker (out of memory)\n", name),
         }
         // SAFETY: the counters live in the pool, which removes `debugfs` when dropped.
         unsafe {
@@ -363,9 +383,18 @@ impl Pool {
         let zspage = unsafe { zspage.as_ref() };
         self.total_pages.fetch_sub(zspage.nr_pages(), Ordering::Relaxed);
         self.zspages_retired.fetch_add(1, Ordering::Relaxed);
+        // Mutation for the seed-000/003 tests: free without waiting for a grace period.
+        #[cfg(zs_mutate_no_grace_period)]
+        // SAFETY: none: this is the bug the seed tests must catch.
+        unsafe {
+            free_retired_zspage(zspage.rcu.as_ptr())
+        };
+        #[cfg(not(zs_mutate_no_grace_period))]
         // SAFETY: retired once (caller); the callback frees it into the allocator's cache,
         // which outlives every callback (`Allocator::drop` waits in `rcu_barrier`).
-        unsafe { zspage.rcu.call(free_retired_zspage) };
+        unsafe {
+            zspage.rcu.call(free_retired_zspage)
+        };
     }
 
     /// Frees the object of `handle`. Ignores 0 and error values. Never sleeps.
@@ -416,14 +445,36 @@ impl Pool {
     /// retires the zspages it empties. Returns the pages freed. Never sleeps and never waits
     /// for a reader: a zspage that is mapped is skipped (seed 004's writer rule).
     pub(crate) fn compact(&self) -> usize {
+        // One compaction at a time: a second caller has nothing to add but contention.
+        if self.compacting.swap(true, Ordering::Acquire) {
+            return 0;
+        }
         let freed: usize = (0..CLASSES.nr_classes()).map(|class| self.compact_class(class)).sum();
         self.pages_compacted.fetch_add(freed, Ordering::Relaxed);
+        self.compacting.store(false, Ordering::Release);
         freed
+    }
+
+    /// Pages the migration core has moved so far.
+    #[allow(dead_code, reason = "used by the KUnit module")]
+    pub(crate) fn pages_migrated(&self) -> usize {
+        self.pages_migrated.load(Ordering::Relaxed)
     }
 
     /// Pages compaction has freed so far.
     pub(crate) fn pages_compacted(&self) -> usize {
         self.pages_compacted.load(Ordering::Relaxed)
+    }
+
+    /// Pages compaction could free now (the shrinker's count).
+    fn compactable_pages(&self) -> usize {
+        let inner = self.inner.lock();
+        inner
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(class, state)| compactable_pages(CLASSES.class(class), state.objs_allocated, state.objs_inuse))
+            .sum()
     }
 
     fn compact_class(&self, class: usize) -> usize {
@@ -481,6 +532,15 @@ impl Pool {
         // SAFETY: live handle of this pool (caller); the pool lock keeps it in place.
         let (zspage, idx) = unsafe { self.location(handle) };
         zspage.obj_address(idx).map(|addr| addr.wrapping_add(zspage.spec().header_len()))
+    }
+
+    /// The page holding the start of `handle`'s object (tests acting as the migration core).
+    #[cfg(zs_kunit)]
+    pub(crate) fn object_page(&self, handle: usize) -> *mut bindings::page {
+        let _inner = self.inner.lock();
+        // SAFETY: live handle of this pool (caller); the pool lock keeps it in place.
+        let (zspage, idx) = unsafe { self.location(handle) };
+        zspage.page_for_test(zspage.place(idx).page)
     }
 
     /// Ends the mapping of `handle` made by `map`.
@@ -634,11 +694,16 @@ impl PoolInner {
         let (src, dst) = self.compaction_pair(class)?;
         // SAFETY: live zspages on this pool's lists, pool lock held.
         let (src, dst) = unsafe { (src.as_ref(), dst.as_ref()) };
-        let _src_guard = src.lock.try_write()?;
-        let _dst_guard = dst.lock.try_write()?;
+        let src_guard = sys::writer_try_lock(&src.lock)?;
+        let Some(dst_guard) = sys::writer_try_lock(&dst.lock) else { return None };
         let objs = src.spec().objs_per_zspage;
         // SAFETY: pool lock held; two distinct zspages, one reference to each state.
         let (src_state, dst_state) = unsafe { (src.state.get(), dst.state.get()) };
+        #[cfg(zs_kunit)]
+        let mut last_moved = 0usize;
+        // Mutation for the seed-001 test: repoint handles after the locks are dropped.
+        #[cfg(zs_mutate_repoint_after_unlock)]
+        let mut deferred: KVec<(usize, u64)> = KVec::new();
         while let Some(idx) = src_state.first_allocated(objs) {
             let Some(dst_idx) = dst_state.alloc_obj() else { break };
             // SAFETY: pool lock and both write locks held; `idx` allocated, `dst_idx` fresh.
@@ -651,9 +716,25 @@ impl PoolInner {
             };
             // The bytes are in place: repoint the handle in one store. Its readers wait for
             // `src`'s write lock and then re-check the slot; its freer waits for the pool lock.
+            #[cfg(zs_mutate_repoint_after_unlock)]
+            let _ = deferred.push((handle, location.to_raw()), GFP_ATOMIC);
+            #[cfg(not(zs_mutate_repoint_after_unlock))]
             // SAFETY: a live handle's slot (its object was allocated until now).
             unsafe { &*(handle as *const HandleSlot) }.0.store(location.to_raw(), Ordering::Release);
             src_state.free_obj(idx);
+            #[cfg(zs_kunit)]
+            {
+                last_moved = handle;
+            }
+        }
+        drop(dst_guard);
+        drop(src_guard);
+        #[cfg(zs_kunit)]
+        sys::hooks::run(sys::hooks::Point::AfterCompactionMove(last_moved));
+        #[cfg(zs_mutate_repoint_after_unlock)]
+        for (handle, raw) in deferred.iter() {
+            // SAFETY: none: this is the bug the seed-001 test must catch.
+            unsafe { &*(*handle as *const HandleSlot) }.0.store(*raw, Ordering::Release);
         }
         let dst_full = dst_state.inuse == dst.spec().objs_per_zspage;
         let src_empty = src_state.inuse == 0;
@@ -680,9 +761,30 @@ impl PoolInner {
     }
 }
 
+unsafe extern "C" fn shrinker_count(shrinker: *mut bindings::shrinker, _sc: *mut bindings::shrink_control) -> usize {
+    // SAFETY: the shrinker's data is its pool, alive until the shrinker is freed.
+    let pool = unsafe { &*sys::Shrinker::data(shrinker).cast::<Pool>() };
+    pool.compactable_pages()
+}
+
+unsafe extern "C" fn shrinker_scan(shrinker: *mut bindings::shrinker, _sc: *mut bindings::shrink_control) -> usize {
+    // SAFETY: as in `shrinker_count`.
+    let pool = unsafe { &*sys::Shrinker::data(shrinker).cast::<Pool>() };
+    match pool.compact() {
+        0 => bindings::SHRINK_STOP as usize,
+        freed => freed,
+    }
+}
+
 #[pinned_drop]
 impl PinnedDrop for Pool {
     fn drop(self: Pin<&mut Self>) {
+        let shrinker = self.shrinker.swap(core::ptr::null_mut(), Ordering::AcqRel);
+        if !shrinker.is_null() {
+            // SAFETY: stored by `new` from `KBox::into_raw`, taken once; dropping it waits for
+            // the callbacks that use this pool.
+            drop(unsafe { KBox::from_raw(shrinker) });
+        }
         let mut live = 0usize;
         {
             let mut inner = self.inner.lock();

@@ -190,6 +190,10 @@ impl Zspage {
     /// Unlinks the pages from this dying zspage: a callback that looks them up from now on
     /// finds nothing. Called under the pool lock when the zspage becomes `Dead`.
     pub(crate) fn unlink_pages(&self) {
+        // Mutation for the seed-000 test: dead zspages stay reachable from their pages.
+        #[cfg(zs_mutate_keep_page_link)]
+        return;
+        #[cfg(not(zs_mutate_keep_page_link))]
         self.pages().iter().flatten().for_each(|page| page.set_zspage(core::ptr::null()));
     }
 
@@ -197,6 +201,12 @@ impl Zspage {
     /// RCU free path; returns how many links it dropped.
     pub(crate) fn release_movable_pages(&self) -> usize {
         self.pages().iter().flatten().filter(|page| page.release_movable() == MovableRelease::Released).count()
+    }
+
+    /// Page `index`'s `struct page` (tests acting as the migration core).
+    #[cfg(zs_kunit)]
+    pub(crate) fn page_for_test(&self, index: usize) -> *mut kernel::bindings::page {
+        self.page(index).as_ptr()
     }
 
     /// Which of this zspage's pages `page` is.

@@ -6,7 +6,10 @@
 # Environment:
 #   ZS_INJECT=kunit-fail|warning   build the KUnit module with an injected failure
 #                                  (shows that the harness fails; never set in CI)
+#   ZS_MUTATE=<guard>              build the KUnit module with one seed-race guard removed
+#                                  (tests/README.md; never set in CI)
 #   ZS_SCENARIOS="a b"             run only these guest scenarios
+#   ZS_GUEST_TIMEOUT=SECS          bound the guest run (default 900)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ZS_REPO"
@@ -50,15 +53,15 @@ if [ -f guest-tools/Cargo.toml ]; then
 		bash -c 'cd guest-tools && cargo build --release'
 fi
 
-step "build: kernel modules${ZS_INJECT:+ (ZS_INJECT=$ZS_INJECT)}"
-run_logged "$logs/modules.log" "module build failed" make modules ZS_INJECT="${ZS_INJECT:-}"
+step "build: kernel modules${ZS_INJECT:+ (ZS_INJECT=$ZS_INJECT)}${ZS_MUTATE:+ (ZS_MUTATE=$ZS_MUTATE)}"
+run_logged "$logs/modules.log" "module build failed" make modules ZS_INJECT="${ZS_INJECT:-}" ZS_MUTATE="${ZS_MUTATE:-}"
 if grep -E '^(warning|error)' "$logs/modules.log" >/dev/null; then
 	echo "FAIL build:modules-warning-free: see $logs/modules.log" >>"$results"
 else
 	echo "PASS build:modules-warning-free" >>"$results"
 fi
 
-bash scripts/run-guest.sh --name test "${scenarios[@]}"
+bash scripts/run-guest.sh --name test --timeout "${ZS_GUEST_TIMEOUT:-900}" "${scenarios[@]}"
 python3 scripts/check-console.py "$ZS_BUILD/guest/test/console.log" "${scenarios[@]}" |
 	grep -v '^RESULT' >>"$results" || true
 

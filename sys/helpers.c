@@ -171,3 +171,9 @@ int rzs_release_movable(struct page *page)
 	unlock_page(page);
 	return ret;
 }
+
+/* Whether the page is still linked to movable operations (PageMovable() is not exported). */
+bool rzs_page_movable(struct page *page)
+{
+	return __PageMovable(page) && page_movable_ops(page);
+}

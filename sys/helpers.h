@@ -40,6 +40,7 @@ void rzs_debugfs_create_ulong(const char *name, struct dentry *parent, unsigned 
 void rzs_kunit_fail(struct kunit *test, const char *file, size_t file_len, u32 line,
 		    const char *what, size_t what_len);
 void rzs_provoke_warning(void);
+bool rzs_kthread_run(int (*fn)(void *), void *data, const char *name);
 
 
 void *rzs_page_zspage(struct page *page);
@@ -49,5 +50,6 @@ bool rzs_trylock_page(struct page *page);
 void rzs_unlock_page(struct page *page);
 void rzs_msleep(unsigned int msecs);
 int rzs_release_movable(struct page *page);
+bool rzs_page_movable(struct page *page);
 
 #endif

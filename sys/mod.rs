@@ -47,6 +47,7 @@ extern "C" {
     fn rzs_put_cpu();
     fn rzs_nr_cpu_ids() -> u32;
     fn rzs_might_sleep();
+    fn rzs_preemptible() -> bool;
     fn rzs_page_address(page: *mut bindings::page) -> *mut u8;
     fn rzs_cpuhp_setup_dyn(
         name: *const u8,
@@ -61,6 +62,8 @@ extern "C" {
     fn rzs_unlock_page(page: *mut bindings::page);
     fn rzs_msleep(msecs: u32);
     fn rzs_release_movable(page: *mut bindings::page) -> i32;
+    #[cfg(zs_kunit)]
+    fn rzs_page_movable(page: *mut bindings::page) -> bool;
     fn rzs_debugfs_create_dir(name: *const u8, parent: *mut bindings::dentry) -> *mut bindings::dentry;
     fn rzs_debugfs_create_ulong(name: *const u8, parent: *mut bindings::dentry, value: *mut usize);
 }
@@ -598,6 +601,12 @@ impl RcuHead {
         Self(Opaque::uninit())
     }
 
+    /// The C `rcu_head` (for the seed tests' no-grace-period mutation).
+    #[cfg(zs_mutate_no_grace_period)]
+    pub(crate) fn as_ptr(&self) -> *mut bindings::callback_head {
+        self.0.get()
+    }
+
     /// Runs `callback(self)` after a grace period.
     ///
     /// # Safety
@@ -644,4 +653,133 @@ pub(crate) fn msleep(msecs: u32) {
 pub(crate) unsafe fn page_address(page: *mut bindings::page) -> *mut u8 {
     // SAFETY: live page (caller).
     unsafe { rzs_page_address(page) }
+}
+
+/// A writer's only way to take a zspage lock (seed 004): writers run with preemption off
+/// (under the pool spinlock), never sleep, and only try; the check is live in debug builds.
+pub(crate) fn writer_try_lock(
+    lock: &crate::logic::zspage_lock::ZspageLock,
+) -> Option<crate::logic::zspage_lock::WriteGuard<'_>> {
+    // SAFETY: reads the preemption state of the current task; no preconditions.
+    debug_assert!(!unsafe { rzs_preemptible() }, "zspage writer outside atomic context");
+    // Mutation for the seed-004 test: a writer that waits for readers (forbidden).
+    #[cfg(zs_mutate_blocking_writer)]
+    loop {
+        if let Some(guard) = lock.try_write() {
+            return Some(guard);
+        }
+        core::hint::spin_loop();
+    }
+    #[cfg(not(zs_mutate_blocking_writer))]
+    lock.try_write()
+}
+
+/// Test hooks at the points where the seed races interleave, compiled only into the KUnit
+/// module (`--cfg zs_kunit`): a case installs a hook and drives the other side of the race
+/// from it, deterministically.
+#[cfg(zs_kunit)]
+pub(crate) mod hooks {
+    use core::sync::atomic::{AtomicPtr, Ordering};
+
+    /// Where a hook runs.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum Point {
+        /// A movable_ops callback found a zspage behind a page (inside its RCU section),
+        /// before it used it.
+        AfterPageLookup,
+        /// Compaction moved objects and released the zspage locks; the handle is the last
+        /// object it moved.
+        AfterCompactionMove(usize),
+    }
+
+    static HOOK: AtomicPtr<fn(Point)> = AtomicPtr::new(core::ptr::null_mut());
+
+    /// Installs `hook` (a `static` function pointer) until `clear`.
+    pub(crate) fn set(hook: &'static fn(Point)) {
+        HOOK.store(core::ptr::from_ref(hook).cast_mut(), Ordering::Release);
+    }
+
+    pub(crate) fn clear() {
+        HOOK.store(core::ptr::null_mut(), Ordering::Release);
+    }
+
+    pub(crate) fn run(point: Point) {
+        // SAFETY: null or the address of a `static` function pointer (`set`).
+        if let Some(hook) = unsafe { HOOK.load(Ordering::Acquire).as_ref() } {
+            hook(point);
+        }
+    }
+}
+
+/// Locks `page` if nobody holds its lock (tests acting as the migration core).
+#[cfg(zs_kunit)]
+pub(crate) fn try_lock_page(page: *mut bindings::page) -> bool {
+    // SAFETY: tests pass live pages.
+    unsafe { rzs_trylock_page(page) }
+}
+
+/// Whether `page` is still linked to movable operations (the core's check before a
+/// putback).
+#[cfg(zs_kunit)]
+pub(crate) fn page_is_movable(page: *mut bindings::page) -> bool {
+    // SAFETY: tests pass live pages they hold locked.
+    unsafe { rzs_page_movable(page) }
+}
+
+/// Unlocks a page locked by `try_lock_page`.
+#[cfg(zs_kunit)]
+pub(crate) fn unlock_page(page: *mut bindings::page) {
+    // SAFETY: tests pass pages they locked.
+    unsafe { rzs_unlock_page(page) };
+}
+
+/// A registered shrinker, freed (after its running callbacks finish) on drop.
+pub(crate) struct Shrinker(NonNull<bindings::shrinker>);
+
+// SAFETY: a shrinker may be freed from any thread.
+unsafe impl Send for Shrinker {}
+// SAFETY: `&Shrinker` exposes nothing.
+unsafe impl Sync for Shrinker {}
+
+/// A shrinker callback (`count_objects` / `scan_objects`).
+pub(crate) type ShrinkerFn =
+    unsafe extern "C" fn(*mut bindings::shrinker, *mut bindings::shrink_control) -> usize;
+
+impl Shrinker {
+    /// Registers a shrinker named `mm-rust_zsmalloc:<name>` whose callbacks get `data`.
+    ///
+    /// # Safety
+    ///
+    /// `data` stays valid for the callbacks until the `Shrinker` is dropped.
+    pub(crate) unsafe fn new(name: &CStr, data: *mut core::ffi::c_void, count: ShrinkerFn, scan: ShrinkerFn) -> Option<Shrinker> {
+        // SAFETY: a NUL-terminated format with one `%s` and its NUL-terminated argument.
+        let shrinker = unsafe { bindings::shrinker_alloc(0, c"mm-rust_zsmalloc:%s".as_ptr().cast(), name.as_char_ptr()) };
+        let shrinker = NonNull::new(shrinker)?;
+        // SAFETY: freshly allocated, not registered yet: nobody else accesses it.
+        unsafe {
+            let s = shrinker.as_ptr();
+            (*s).count_objects = Some(count);
+            (*s).scan_objects = Some(scan);
+            (*s).private_data = data;
+            bindings::shrinker_register(s);
+        }
+        Some(Shrinker(shrinker))
+    }
+
+    /// The `data` given to `new`, from a callback's shrinker argument.
+    ///
+    /// # Safety
+    ///
+    /// `shrinker` is the argument of a callback of a `Shrinker` made by `new`.
+    pub(crate) unsafe fn data(shrinker: *mut bindings::shrinker) -> *mut core::ffi::c_void {
+        // SAFETY: a live shrinker during its callback (caller).
+        unsafe { (*shrinker).private_data }
+    }
+}
+
+impl Drop for Shrinker {
+    fn drop(&mut self) {
+        // SAFETY: registered by `new`; `shrinker_free` waits for running callbacks.
+        unsafe { bindings::shrinker_free(self.0.as_ptr()) };
+    }
 }

@@ -4,7 +4,10 @@
 //! allocator's own sources (with `--cfg zs_kunit`, which adds fault injection and a live page
 //! count) so that the allocator module itself needs no KUnit.
 
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::{
+    ptr::NonNull,
+    sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering},
+};
 use kernel::{c_str, prelude::*};
 
 #[path = "../copybuf.rs"]
@@ -25,7 +28,7 @@ mod kunit_support;
 use copybuf::MapMode;
 use kunit_support::{check, check_eq, kunit_suite, Test};
 use logic::size_class::{HANDLE_SIZE, PAGE_SIZE};
-use pool::{Allocator, AllocatorNames, Pool};
+use pool::{Allocator, AllocatorNames, Pool, MOVABLE_PAGES};
 use sys::{fault, Gfp};
 
 /// The size-class table, as in the allocator module.
@@ -387,6 +390,289 @@ fn compaction_skips_mapped_zspage(test: &Test) {
     live.iter().for_each(|&(handle, _, _)| pool.free(handle));
 }
 
+/// The pool and handle a seed test's hook acts on (hooks are plain functions).
+static HOOK_POOL: AtomicPtr<Pool> = AtomicPtr::new(core::ptr::null_mut());
+static HOOK_HANDLE: AtomicUsize = AtomicUsize::new(0);
+
+fn hook_pool() -> &'static Pool {
+    // SAFETY: set by the case that installed the hook, to a pool it keeps alive until it
+    // has cleared the hook.
+    unsafe { &*HOOK_POOL.load(Ordering::Acquire) }
+}
+
+/// Acts as the migration core on the page where `handle`'s object starts: takes a
+/// reference, locks the page, isolates it, runs `between`, then migrates it to a fresh page
+/// and puts it back if that failed. Returns the isolation verdict and the migration result.
+fn act_as_migration_core(pool: &Pool, handle: usize, between: impl FnOnce()) -> Option<(bool, i32)> {
+    let src = pool.object_page(handle);
+    // SAFETY: a live page of the pool; the core holds its own reference while it works.
+    let core_ref = unsafe { sys::ZsPage::adopt(NonNull::new(src)?) };
+    if !sys::try_lock_page(src) {
+        return None;
+    }
+    // SAFETY: as the migration core does: a movable page of ours, locked and referenced.
+    let isolated = unsafe { pool::isolate_page(src, 0) };
+    between();
+    let mut rc = EAGAIN.to_errno();
+    if isolated {
+        let dst = sys::ZsPage::alloc(GFP)?;
+        if sys::try_lock_page(dst.as_ptr()) {
+            // SAFETY: as the core: `src` isolated and locked, `dst` fresh and locked.
+            rc = unsafe { pool::migrate_page(dst.as_ptr(), src, 0) };
+            sys::unlock_page(dst.as_ptr());
+        }
+        // The core puts a page back only while it is still movable.
+        if rc != 0 && sys::page_is_movable(src) {
+            // SAFETY: as the core: isolated, locked, still movable.
+            unsafe { pool::putback_page(src) };
+        }
+        drop(dst);
+    }
+    sys::unlock_page(src);
+    drop(core_ref);
+    Some((isolated, rc))
+}
+
+/// Seed 000: the last object of a zspage is freed while one of its pages is isolated; the
+/// grace period passes; then the migration core comes back to the page. It must find no
+/// zspage (the page's link was cleared when the zspage died), back off, and drop the page's
+/// movable link, without touching freed memory (KASAN) and without leaking anything.
+fn seed000_free_while_isolated(test: &Test) {
+    let pool = new_pool();
+    let (movable_before, pages_before) = (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
+    let Ok(handle) = pool.malloc(100, GFP) else {
+        test.fail(file!(), line!(), "malloc failed");
+        return;
+    };
+    let result = act_as_migration_core(&pool, handle, || {
+        pool.free(handle);
+        // The zspage's grace period ends, and it is freed, while the page is isolated.
+        sys::rcu_barrier();
+    });
+    check_eq!(test, result, Some((true, EAGAIN.to_errno())));
+    check_eq!(test, settled_live_pages(), pages_before);
+    check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), movable_before);
+}
+
+fn free_hook_handle(point: sys::hooks::Point) {
+    if point == sys::hooks::Point::AfterPageLookup {
+        let handle = HOOK_HANDLE.swap(0, Ordering::AcqRel);
+        if handle != 0 {
+            hook_pool().free(handle);
+        }
+    }
+}
+static FREE_HOOK_HANDLE: fn(sys::hooks::Point) = free_hook_handle;
+
+/// Seed 003: the last object is freed mid-migration, after the callback found the zspage
+/// from the page and before it locked the pool. The zspage memory must still be valid (RCU
+/// grace period), and the callback must see it is dead under the lock and back off.
+fn seed003_free_mid_migration(test: &Test) {
+    let pool = new_pool();
+    let (movable_before, pages_before) = (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
+    let Ok(handle) = pool.malloc(100, GFP) else {
+        test.fail(file!(), line!(), "malloc failed");
+        return;
+    };
+    HOOK_POOL.store(core::ptr::from_ref(&*pool).cast_mut(), Ordering::Release);
+    let result = act_as_migration_core(&pool, handle, || {
+        // Free at the lookup inside `migrate_page`.
+        HOOK_HANDLE.store(handle, Ordering::Release);
+        sys::hooks::set(&FREE_HOOK_HANDLE);
+    });
+    sys::hooks::clear();
+    check_eq!(test, HOOK_HANDLE.load(Ordering::Acquire), 0);
+    check_eq!(test, result, Some((true, EAGAIN.to_errno())));
+    check_eq!(test, settled_live_pages(), pages_before);
+    check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), movable_before);
+}
+
+/// Seed 004: migration meets a reader that holds the zspage mapped. It backs off at once
+/// (-EAGAIN; it neither spins nor sleeps) and the reader's data is intact.
+fn seed004_migration_meets_reader(test: &Test) {
+    let pool = new_pool();
+    let Ok(handle) = pool.malloc(100, GFP) else {
+        test.fail(file!(), line!(), "malloc failed");
+        return;
+    };
+    pool.with_object(handle, MapMode::WriteOnly, 100, |b| b.fill(0x44));
+    let addr = pool.map(handle, MapMode::ReadOnly);
+    let result = act_as_migration_core(&pool, handle, || {});
+    // SAFETY: mapped above for 100 bytes until `unmap`.
+    let intact = unsafe { core::slice::from_raw_parts(addr, 100) }.iter().all(|&b| b == 0x44);
+    pool.unmap(handle);
+    check_eq!(test, result, Some((true, EAGAIN.to_errno())));
+    check!(test, intact);
+    // With the reader gone, the same page moves.
+    check_eq!(test, act_as_migration_core(&pool, handle, || {}), Some((true, 0)));
+    check!(test, pool.with_object(handle, MapMode::ReadOnly, 100, |b| b.iter().all(|&x| x == 0x44)));
+    pool.free(handle);
+}
+
+fn write_moved_object(point: sys::hooks::Point) {
+    if let sys::hooks::Point::AfterCompactionMove(moved) = point {
+        if moved != 0 && HOOK_HANDLE.compare_exchange(0, moved, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            hook_pool().with_object(moved, MapMode::ReadWrite, usize::MAX, |b| b.fill(0x5a));
+        }
+    }
+}
+static WRITE_MOVED_OBJECT: fn(sys::hooks::Point) = write_moved_object;
+
+/// Seed 001: a reader writes an object right after compaction moved it. The handle must
+/// already name the new copy (repointed in one store after the copy, under the locks that
+/// exclude readers), so the write lands in the object, not in its abandoned old place.
+fn seed001_write_after_move(test: &Test) {
+    let pool = new_pool();
+    let Some(live) = fragmented_pool(test, &pool) else { return };
+    HOOK_POOL.store(core::ptr::from_ref(&*pool).cast_mut(), Ordering::Release);
+    HOOK_HANDLE.store(0, Ordering::Release);
+    sys::hooks::set(&WRITE_MOVED_OBJECT);
+    let freed = pool.compact();
+    sys::hooks::clear();
+    let moved = HOOK_HANDLE.swap(0, Ordering::AcqRel);
+    check!(test, freed > 0 && moved != 0);
+    check!(test, pool.with_object(moved, MapMode::ReadOnly, usize::MAX, |b| b.iter().all(|&x| x == 0x5a)));
+    live.iter().for_each(|&(handle, _, _)| pool.free(handle));
+}
+
+/// How long each stress thread runs, in milliseconds of guest time.
+const STRESS_MS: u64 = 12_000;
+const STRESS_THREADS: usize = 4;
+/// Movable, like zram's allocations: the pages land where memory offlining must move them.
+const GFP_MOVABLE: Gfp =
+    Gfp(kernel::bindings::GFP_KERNEL | kernel::bindings::__GFP_HIGHMEM | (1 << kernel::bindings::___GFP_MOVABLE_BIT));
+
+/// What the stress threads share: the pool, a stop flag, and their verdicts.
+struct Stress {
+    pool: &'static Pool,
+    stop: AtomicBool,
+    running: AtomicUsize,
+    errors: AtomicUsize,
+    ops: AtomicUsize,
+}
+
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// One worker: random-size malloc, write a pattern, map and verify, free, against a table
+/// of live objects; every surviving object is verified at the end, then freed.
+fn stress_worker(stress: &Stress, id: usize) {
+    const TABLE: usize = 512;
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ (id as u64 + 1);
+    // Live objects are `table[..live]`: (handle, pattern number, length).
+    let Ok(mut table) = KVec::from_elem((0usize, 0usize, 0usize), TABLE, GFP_KERNEL) else {
+        stress.errors.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let mut live = 0;
+    let mut serial = id << 32;
+    let intact = |(handle, n, len): (usize, usize, usize), mode| {
+        stress.pool.with_object(handle, mode, len, |b| b.iter().enumerate().all(|(i, &x)| x == pattern(n, i)))
+    };
+    while !stress.stop.load(Ordering::Acquire) {
+        let r = xorshift(&mut rng);
+        if live < TABLE && (r % 3 != 0 || live == 0) {
+            let len = 1 + (r >> 8) as usize % PAGE_SIZE;
+            serial += 1;
+            let Ok(handle) = stress.pool.malloc(len, GFP_MOVABLE) else { continue };
+            stress.pool.with_object(handle, MapMode::WriteOnly, len, |b| {
+                b.iter_mut().enumerate().for_each(|(i, x)| *x = pattern(serial, i))
+            });
+            table[live] = (handle, serial, len);
+            live += 1;
+        } else {
+            let pick = (r >> 16) as usize % live;
+            let mode = if r & 1 == 0 { MapMode::ReadOnly } else { MapMode::ReadWrite };
+            if !intact(table[pick], mode) {
+                stress.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            if r & 2 == 0 {
+                stress.pool.free(table[pick].0);
+                live -= 1;
+                table[pick] = table[live];
+            }
+        }
+        stress.ops.fetch_add(1, Ordering::Relaxed);
+    }
+    for &entry in table[..live].iter() {
+        if !intact(entry, MapMode::ReadOnly) {
+            stress.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        stress.pool.free(entry.0);
+    }
+}
+
+unsafe extern "C" fn stress_thread(data: *mut core::ffi::c_void) -> i32 {
+    // SAFETY: `stress_concurrent` passes a `(&Stress, id)` that outlives the thread: it
+    // waits for `running` to drop to zero before returning.
+    let (stress, id) = unsafe { *data.cast::<(&Stress, usize)>() };
+    if id == STRESS_THREADS {
+        // The compactor: explicit compaction while the workers churn.
+        while !stress.stop.load(Ordering::Acquire) {
+            stress.pool.compact();
+            sys::msleep(50);
+        }
+    } else {
+        stress_worker(stress, id);
+    }
+    stress.running.fetch_sub(1, Ordering::AcqRel);
+    0
+}
+
+/// Stress: four kernel threads malloc / write / map and verify / free on one pool for a
+/// bounded time while a fifth compacts it, and (in the `kunit` guest scenario) memory
+/// compaction, DIMM offlining and the shrinker run from userspace. Every object is
+/// verified byte for byte; the migration and compaction counters show the paths ran.
+fn stress_concurrent(test: &Test) {
+    extern "C" {
+        fn rzs_kthread_run(f: unsafe extern "C" fn(*mut core::ffi::c_void) -> i32, data: *mut core::ffi::c_void, name: *const u8) -> bool;
+    }
+    let pool = new_pool();
+    // SAFETY: the pool outlives the threads: this case waits for them all before dropping it.
+    let pool_ref: &'static Pool = unsafe { &*core::ptr::from_ref(&*pool) };
+    let stress = Stress {
+        pool: pool_ref,
+        stop: AtomicBool::new(false),
+        running: AtomicUsize::new(STRESS_THREADS + 1),
+        errors: AtomicUsize::new(0),
+        ops: AtomicUsize::new(0),
+    };
+    let args: [(&Stress, usize); STRESS_THREADS + 1] = core::array::from_fn(|id| (&stress, id));
+    for arg in args.iter() {
+        // SAFETY: `arg` outlives the thread (see `stress_thread`); the name is NUL-terminated.
+        if !unsafe { rzs_kthread_run(stress_thread, core::ptr::from_ref(arg).cast_mut().cast(), c"rzs_stress".as_ptr().cast()) } {
+            stress.running.fetch_sub(1, Ordering::AcqRel);
+            test.fail(file!(), line!(), "cannot start a stress thread");
+        }
+    }
+    let mut waited = 0;
+    while waited < STRESS_MS {
+        sys::msleep(100);
+        waited += 100;
+    }
+    stress.stop.store(true, Ordering::Release);
+    while stress.running.load(Ordering::Acquire) != 0 {
+        sys::msleep(10);
+    }
+    pr_info!(
+        "stress: {} ops, {} errors, {} pages migrated, {} pages compacted, {} pages left\n",
+        stress.ops.load(Ordering::Relaxed),
+        stress.errors.load(Ordering::Relaxed),
+        pool.pages_migrated(),
+        pool.pages_compacted(),
+        pool.total_pages()
+    );
+    check_eq!(test, stress.errors.load(Ordering::Relaxed), 0);
+    check!(test, stress.ops.load(Ordering::Relaxed) > 1000);
+    check!(test, pool.pages_compacted() > 0);
+    check!(test, pool.pages_migrated() > 0);
+    check_eq!(test, pool.total_pages(), 0);
+}
+
 /// zpool's and zsmalloc's C map modes turn into the right `MapMode`.
 fn c_map_modes(test: &Test) {
     check_eq!(test, MapMode::from_c(sys::zpool_mapmode_ZPOOL_MM_RW), MapMode::ReadWrite);
@@ -426,6 +712,11 @@ kunit_suite! {
         destroy_with_live_objects,
         compaction_frees_pages_keeps_data,
         compaction_skips_mapped_zspage,
+        seed000_free_while_isolated,
+        seed001_write_after_move,
+        seed003_free_mid_migration,
+        seed004_migration_meets_reader,
+        stress_concurrent,
         #[cfg(zs_inject_kunit_fail)]
         injected_failure,
         #[cfg(zs_inject_warning)]

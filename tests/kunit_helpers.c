@@ -6,6 +6,8 @@
  */
 #include <kunit/test.h>
 #include <linux/bug.h>
+#include <linux/err.h>
+#include <linux/kthread.h>
 #include "../sys/helpers.c"
 
 void rzs_kunit_fail(struct kunit *test, const char *file, size_t file_len, u32 line,
@@ -20,4 +22,10 @@ void rzs_kunit_fail(struct kunit *test, const char *file, size_t file_len, u32 l
 void rzs_provoke_warning(void)
 {
 	WARN(1, "rust_zsmalloc: warning provoked on purpose (ZS_INJECT=warning)\n");
+}
+
+/* kthread_run() is a macro. */
+bool rzs_kthread_run(int (*fn)(void *), void *data, const char *name)
+{
+	return !IS_ERR(kthread_run(fn, data, "%s", name));
 }

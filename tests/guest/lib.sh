@@ -134,7 +134,7 @@ movable_blocks() {
 offline_movable_blocks() {
 	n=0
 	for b in $(movable_blocks); do
-		timeout 60 sh -c "echo offline > $b/state" 2>/dev/null && n=$((n + 1))
+		timeout "${OFFLINE_TIMEOUT:-60}" sh -c "echo offline > $b/state" 2>/dev/null && n=$((n + 1))
 	done
 	echo "$n"
 }
