@@ -265,6 +265,7 @@ impl Pool {
         }
         // SAFETY: the counters live in the pool, which removes `debugfs` when dropped.
         unsafe {
+            pool.debugfs.add_class_table(core::ptr::from_ref(&*pool).cast_mut().cast());
             pool.debugfs.add_ulong(c_str!("total_pages"), &pool.total_pages);
             pool.debugfs.add_ulong(c_str!("pages_compacted"), &pool.pages_compacted);
             pool.debugfs.add_ulong(c_str!("zspages_retired"), &pool.zspages_retired);
@@ -456,7 +457,6 @@ impl Pool {
     }
 
     /// Pages the migration core has moved so far.
-    #[allow(dead_code, reason = "used by the KUnit module")]
     pub(crate) fn pages_migrated(&self) -> usize {
         self.pages_migrated.load(Ordering::Relaxed)
     }
@@ -759,6 +759,68 @@ impl PoolInner {
             unsafe { head.next(head).map(|link| Zspage::from_link(link)) }
         })
     }
+}
+
+impl Pool {
+    /// Writes the per-class table of `.../<pool>/classes`, a line at a time, under the pool
+    /// lock (so it is consistent; `line` must not sleep).
+    fn write_class_table(&self, mut line: impl FnMut(&[u8])) {
+        use core::fmt::Write;
+        let mut out = sys::LineBuf::new();
+        let _ = write!(out, "class  size objs/zs pages/zs zspages pages objs_alloc objs_used  zspages by fullness group 0..11\n");
+        line(out.as_bytes());
+        let inner = self.inner.lock();
+        for (index, class) in inner.classes.iter().enumerate().filter(|(_, c)| c.zspages > 0) {
+            let spec = CLASSES.class(index);
+            let mut out = sys::LineBuf::new();
+            let _ = write!(
+                out,
+                "{:5} {:5} {:7} {:8} {:7} {:5} {:10} {:9} ",
+                index,
+                spec.size,
+                spec.objs_per_zspage,
+                spec.pages_per_zspage,
+                class.zspages,
+                class.zspages * spec.pages(),
+                class.objs_allocated,
+                class.objs_inuse
+            );
+            for head in class.groups.iter() {
+                let mut count = 0usize;
+                // SAFETY: pool lock held; entries of group lists are `link`s of live zspages.
+                let mut entry = unsafe { head.next(head) };
+                while let Some(link) = entry {
+                    count += 1;
+                    // SAFETY: as above.
+                    entry = unsafe { link.as_ref().next(head) };
+                }
+                let _ = write!(out, " {count}");
+            }
+            let _ = out.write_str("\n");
+            line(out.as_bytes());
+        }
+        drop(inner);
+        let mut out = sys::LineBuf::new();
+        let _ = write!(
+            out,
+            "total_pages {} pages_compacted {} pages_migrated {} zspages_retired {}\n",
+            self.total_pages(),
+            self.pages_compacted(),
+            self.pages_migrated(),
+            self.zspages_retired.load(Ordering::Relaxed)
+        );
+        line(out.as_bytes());
+    }
+}
+
+/// The `classes` debugfs file's show callback (`DEFINE_SHOW_ATTRIBUTE` in `sys/helpers.c`).
+#[no_mangle]
+unsafe extern "C" fn rzs_classes_show(m: *mut bindings::seq_file, _v: *mut core::ffi::c_void) -> i32 {
+    // SAFETY: the file's private data is its pool, which removes the file before it goes.
+    let pool = unsafe { &*(*m).private.cast::<Pool>() };
+    // SAFETY: `m` is the seq_file being shown.
+    pool.write_class_table(|line| unsafe { sys::seq_write(m, line) });
+    0
 }
 
 unsafe extern "C" fn shrinker_count(shrinker: *mut bindings::shrinker, _sc: *mut bindings::shrink_control) -> usize {

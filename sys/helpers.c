@@ -12,6 +12,7 @@
 #include <linux/pagemap.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include "helpers.h"
@@ -176,4 +177,16 @@ int rzs_release_movable(struct page *page)
 bool rzs_page_movable(struct page *page)
 {
 	return __PageMovable(page) && page_movable_ops(page);
+}
+
+/*
+ * /sys/kernel/debug/rust_zsmalloc/<pool>/classes: DEFINE_SHOW_ATTRIBUTE is a macro; the
+ * table itself is written by rzs_classes_show(), in Rust (pool.rs).
+ */
+int rzs_classes_show(struct seq_file *m, void *v);
+DEFINE_SHOW_ATTRIBUTE(rzs_classes);
+
+void rzs_debugfs_create_classes(struct dentry *dir, void *pool)
+{
+	debugfs_create_file("classes", 0444, dir, pool, &rzs_classes_fops);
 }

@@ -51,5 +51,6 @@ void rzs_unlock_page(struct page *page);
 void rzs_msleep(unsigned int msecs);
 int rzs_release_movable(struct page *page);
 bool rzs_page_movable(struct page *page);
+void rzs_debugfs_create_classes(struct dentry *dir, void *pool);
 
 #endif

@@ -65,6 +65,7 @@ extern "C" {
     #[cfg(zs_kunit)]
     fn rzs_page_movable(page: *mut bindings::page) -> bool;
     fn rzs_debugfs_create_dir(name: *const u8, parent: *mut bindings::dentry) -> *mut bindings::dentry;
+    fn rzs_debugfs_create_classes(dir: *mut bindings::dentry, pool: *mut core::ffi::c_void);
     fn rzs_debugfs_create_ulong(name: *const u8, parent: *mut bindings::dentry, value: *mut usize);
 }
 
@@ -486,6 +487,53 @@ impl DebugfsDir {
         // it lives as long as the directory (caller).
         unsafe { rzs_debugfs_create_ulong(name.as_char_ptr(), self.0, value.as_ptr()) };
     }
+}
+
+impl DebugfsDir {
+    /// Adds the file `classes`, whose reads call `rzs_classes_show` with `pool`.
+    ///
+    /// # Safety
+    ///
+    /// `pool` outlives this directory.
+    pub(crate) unsafe fn add_class_table(&self, pool: *mut core::ffi::c_void) {
+        // SAFETY: a live (or error-pointer) directory; `pool` outlives it (caller).
+        unsafe { rzs_debugfs_create_classes(self.0, pool) };
+    }
+}
+
+/// A line of text formatted on the stack (no allocation: for tables written under a lock).
+pub(crate) struct LineBuf {
+    buf: [u8; 192],
+    len: usize,
+}
+
+impl LineBuf {
+    pub(crate) fn new() -> Self {
+        Self { buf: [0; 192], len: 0 }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl core::fmt::Write for LineBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len.checked_add(s.len()).filter(|&end| end <= self.buf.len()).ok_or(core::fmt::Error)?;
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Appends `line` to a seq_file being shown.
+///
+/// # Safety
+///
+/// `m` is the seq_file passed to a show callback that is running.
+pub(crate) unsafe fn seq_write(m: *mut bindings::seq_file, line: &[u8]) {
+    // SAFETY: as the caller guarantees; `line` is read during the call only.
+    unsafe { bindings::seq_write(m, line.as_ptr().cast(), line.len()) };
 }
 
 impl Drop for DebugfsDir {

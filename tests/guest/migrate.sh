@@ -20,6 +20,12 @@ echo 1 >/proc/sys/vm/compact_memory
 [ "$migrated" -gt 0 ] || fail "no zspage page was migrated"
 zstest files --dir /mnt --mib 64 verify
 check_mm_stat_matches_pool
+# The per-class table agrees with the pool: its total line, and classes in use.
+table=$(cat /sys/kernel/debug/rust_zsmalloc/zram0-*/classes)
+echo "$table" | head -4
+echo "$table" | tail -1
+echo "$table" | tail -1 | grep -q "^total_pages $(rzs_pool_pages) " || fail "classes table total disagrees with total_pages"
+[ "$(echo "$table" | wc -l)" -gt 3 ] || fail "classes table lists no class in use"
 umount /mnt
 echo 1 >/sys/block/zram0/reset
 zram_unload
