@@ -489,6 +489,16 @@ impl Pool {
                     None => break,
                 }
             };
+            // Mutation for the seed-002 test: the emptied source is killed only after the
+            // lock was dropped, so another path can take it meanwhile.
+            #[cfg(zs_mutate_kill_after_unlock)]
+            let emptied = emptied.map(|zspage| {
+                #[cfg(zs_kunit)]
+                sys::hooks::run(sys::hooks::Point::AfterCompactionRound);
+                // SAFETY: none: this is the bug the seed-002 test must catch.
+                self.inner.lock().kill(unsafe { zspage.as_ref() });
+                zspage
+            });
             if let Some(zspage) = emptied {
                 // SAFETY: `compact_once` unlinked it after moving its last object out.
                 let pages = unsafe { zspage.as_ref() }.nr_pages();
@@ -496,6 +506,8 @@ impl Pool {
                 unsafe { self.retire(zspage) };
                 freed += pages;
             }
+            #[cfg(all(zs_kunit, not(zs_mutate_kill_after_unlock)))]
+            sys::hooks::run(sys::hooks::Point::AfterCompactionRound);
         }
         freed
     }
@@ -743,6 +755,9 @@ impl PoolInner {
             let class = &mut self.classes[class];
             class.zspages -= 1;
             class.objs_allocated -= objs as usize;
+            // Seed 002: the path that emptied the zspage takes it off its lists in the same
+            // critical section, so no other path can relink it or allocate in it.
+            #[cfg(not(zs_mutate_kill_after_unlock))]
             self.kill(src);
             return Some(Some(NonNull::from(src)));
         }

@@ -736,8 +736,10 @@ pub(crate) mod hooks {
         /// before it used it.
         AfterPageLookup,
         /// Compaction moved objects and released the zspage locks; the handle is the last
-        /// object it moved.
+        /// object it moved. Runs under the pool lock.
         AfterCompactionMove(usize),
+        /// A compaction round ended and dropped the pool lock.
+        AfterCompactionRound,
     }
 
     static HOOK: AtomicPtr<fn(Point)> = AtomicPtr::new(core::ptr::null_mut());

@@ -464,6 +464,62 @@ fn free_hook_handle(point: sys::hooks::Point) {
 }
 static FREE_HOOK_HANDLE: fn(sys::hooks::Point) = free_hook_handle;
 
+fn malloc_in_window(point: sys::hooks::Point) {
+    if point == sys::hooks::Point::AfterCompactionRound && HOOK_HANDLE.load(Ordering::Acquire) == 0 {
+        let handle = hook_pool().malloc(SEED002_LEN, GFP).unwrap_or(0);
+        if handle != 0 {
+            hook_pool().with_object(handle, MapMode::WriteOnly, SEED002_LEN, |b| b.fill(0x02));
+        }
+        HOOK_HANDLE.store(handle, Ordering::Release);
+    }
+}
+static MALLOC_IN_WINDOW: fn(sys::hooks::Point) = malloc_in_window;
+const SEED002_LEN: usize = 1500;
+
+/// Seed 002: compaction empties a zspage; another path (an allocation, right after the
+/// compaction round drops the pool lock) must not get it: the path that emptied it took it
+/// off its lists in the same critical section. The new object must survive the zspage's
+/// retirement byte for byte.
+fn seed002_emptied_zspage_stays_off_lists(test: &Test) {
+    let pool = new_pool();
+    let Ok((class, _)) = CLASSES.lookup(SEED002_LEN) else { return };
+    let per_zspage = CLASSES.class(class).objs_per_zspage as usize;
+    // Two full zspages; then one object left in the first and one slot free in the second,
+    // so compaction moves that object and empties the first.
+    let mut handles = KVec::new();
+    for _ in 0..2 * per_zspage {
+        match pool.malloc(SEED002_LEN, GFP) {
+            Ok(h) => {
+                if handles.push(h, GFP_KERNEL).is_err() {
+                    pool.free(h);
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    check_eq!(test, handles.len(), 2 * per_zspage);
+    for &h in handles[1..per_zspage].iter() {
+        pool.free(h);
+    }
+    pool.free(handles[per_zspage]);
+    HOOK_POOL.store(core::ptr::from_ref(&*pool).cast_mut(), Ordering::Release);
+    HOOK_HANDLE.store(0, Ordering::Release);
+    sys::hooks::set(&MALLOC_IN_WINDOW);
+    let freed = pool.compact();
+    sys::hooks::clear();
+    let newcomer = HOOK_HANDLE.swap(0, Ordering::AcqRel);
+    // Let the emptied zspage's grace period pass: its pages and metadata are freed now.
+    sys::rcu_barrier();
+    check!(test, freed > 0 && newcomer != 0);
+    check!(test, pool.with_object(newcomer, MapMode::ReadOnly, SEED002_LEN, |b| b.iter().all(|&x| x == 0x02)));
+    pool.free(newcomer);
+    pool.free(handles[0]);
+    for &h in handles[per_zspage + 1..].iter() {
+        pool.free(h);
+    }
+    check_eq!(test, pool.total_pages(), 0);
+}
+
 /// Seed 003: the last object is freed mid-migration, after the callback found the zspage
 /// from the page and before it locked the pool. The zspage memory must still be valid (RCU
 /// grace period), and the callback must see it is dead under the lock and back off.
@@ -714,6 +770,7 @@ kunit_suite! {
         compaction_skips_mapped_zspage,
         seed000_free_while_isolated,
         seed001_write_after_move,
+        seed002_emptied_zspage_stays_off_lists,
         seed003_free_mid_migration,
         seed004_migration_meets_reader,
         stress_concurrent,
