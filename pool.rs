@@ -514,7 +514,7 @@ impl Pool {
 
     /// Maps `handle`, runs `f` on the object's first `len` bytes, and unmaps: the safe way
     /// for Rust code (tests, benchmarks) to reach an object. `len` is clamped to the object.
-    #[allow(dead_code, reason = "used by the KUnit and benchmark modules")]
+    #[allow(dead_code, reason = "the allocator's own callers are C; Rust users are the tests")]
     pub(crate) fn with_object<R>(&self, handle: usize, mode: MapMode, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
         let addr = self.map(handle, mode);
         // SAFETY: live handle (caller), read-locked by `map` just above.
@@ -528,7 +528,7 @@ impl Pool {
     }
 
     /// Whether the object of `handle` spans two pages (so `map` goes through the copy buffer).
-    #[allow(dead_code, reason = "used by the KUnit module")]
+    #[cfg(zs_kunit)]
     pub(crate) fn spans_pages(&self, handle: usize) -> bool {
         let _inner = self.inner.lock();
         // SAFETY: live handle of this pool (caller); the pool lock keeps it in place.
@@ -538,7 +538,7 @@ impl Pool {
 
     /// Where the object of `handle` is in its page, if it lies in one (for tests that check
     /// an object did not move).
-    #[allow(dead_code, reason = "used by the KUnit module")]
+    #[cfg(zs_kunit)]
     pub(crate) fn object_address(&self, handle: usize) -> Option<*mut u8> {
         let _inner = self.inner.lock();
         // SAFETY: live handle of this pool (caller); the pool lock keeps it in place.
