@@ -26,7 +26,7 @@ kver=$(make -s -C "$src" kernelversion)
 
 fragments=("$ZS_REPO/kernel/common.config")
 [ "$flavour" = debug ] && fragments+=("$ZS_REPO/kernel/debug.config")
-[ "$flavour" = bench ] && fragments+=("$ZS_REPO/kernel/debug.config" "$ZS_REPO/kernel/bench.config")
+[ "$flavour" = bench ] && fragments+=("$ZS_REPO/kernel/bench.config")
 
 key=$({
 	echo "$debver"

@@ -37,7 +37,7 @@ list=$run/initramfs.list
 	echo "file /bin/busybox /bin/busybox 0755 0 0"
 	echo "file /init $ZS_REPO/tests/guest/init 0755 0 0"
 	for f in "$ZS_REPO"/tests/guest/*.sh; do echo "file /tests/${f##*/} $f 0644 0 0"; done
-	for ko in "$ZS_REPO"/*.ko "$kdir"/mm/zsmalloc.ko "$kdir"/mm/z3fold.ko "$kdir"/drivers/block/zram/zram.ko; do
+	for ko in "${ZS_MODULE_DIR:-$ZS_REPO}"/*.ko "$kdir"/mm/zsmalloc.ko "$kdir"/mm/z3fold.ko "$kdir"/drivers/block/zram/zram.ko; do
 		[ -f "$ko" ] || die "$ko missing: build the modules (make) and the kernel"
 		echo "file /lib/modules/${ko##*/} $ko 0644 0 0"
 	done
@@ -55,7 +55,7 @@ truncate -s 1G "$run/swap.img"
 # TCG on 2 shared cores is slow, not stuck: raise the stall detectors' thresholds.
 append="console=ttyS0 panic=-1 loglevel=7 memhp_default_state=online_movable"
 append+=" watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60"
-append+=" zs.scenarios=$scenarios zs.scenario_timeout=$((timeout_s - 60))"
+append+=" zs.scenarios=$scenarios zs.scenario_timeout=$((timeout_s - 60)) zs.bench_rounds=${ZS_BENCH_ROUNDS:-3}"
 step "guest: boot $flavour kernel, scenarios: $scenarios (timeout ${timeout_s}s)"
 set +e
 timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
