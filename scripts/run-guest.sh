@@ -55,7 +55,7 @@ truncate -s 1G "$run/swap.img"
 # TCG on 2 shared cores is slow, not stuck: raise the stall detectors' thresholds.
 append="console=ttyS0 panic=-1 loglevel=7 memhp_default_state=online_movable"
 append+=" watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60"
-append+=" zs.scenarios=$scenarios zs.scenario_timeout=$((timeout_s - 60)) zs.bench_rounds=${ZS_BENCH_ROUNDS:-3}"
+append+=" zs.scenarios=$scenarios zs.scenario_timeout=$((timeout_s - 60)) zs.bench_rounds=${ZS_BENCH_ROUNDS:-3} zs.bench_objects=${ZS_BENCH_OBJECTS:-16384} zs.bench_run_ms=${ZS_BENCH_RUN_MS:-1000}"
 step "guest: boot $flavour kernel, scenarios: $scenarios (timeout ${timeout_s}s)"
 set +e
 timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \

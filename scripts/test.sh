@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$ZS_REPO"
 
 # Guest scenarios in the order they run (tests/guest/<name>.sh).
-ALL_SCENARIOS=(kunit module-load zswap zram-swap zram-fs zram-recompress migrate)
+ALL_SCENARIOS=(kunit module-load zswap zram-swap zram-fs zram-recompress migrate micro-smoke)
 read -r -a scenarios <<<"${ZS_SCENARIOS:-${ALL_SCENARIOS[*]}}"
 
 logs=$ZS_BUILD/logs

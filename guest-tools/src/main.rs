@@ -10,6 +10,7 @@
 
 mod anon;
 mod content;
+mod pagegen;
 mod files;
 mod meminfo;
 mod region;

@@ -8,8 +8,8 @@ insmod $MODDIR/z3fold.ko
 swap_on
 echo 1 >/sys/module/zswap/parameters/enabled
 make_cgroup bench 64M
-rounds=$(sed -n 's/.*zs\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
-for round in $(seq 1 "${rounds:-3}"); do
+rounds=$(cmdline_value zs.bench_rounds 3)
+for round in $(seq 1 "$rounds"); do
 	for backend in rust_zsmalloc zsmalloc zbud z3fold; do
 		echo "$backend" >/sys/module/zswap/parameters/zpool
 		in_cgroup bench zstest anon --mib 128 --pageout --hold-secs 3 >/tmp/bench.out 2>&1 &
