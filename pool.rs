@@ -388,13 +388,14 @@ impl Pool {
         #[cfg(zs_mutate_no_grace_period)]
         // SAFETY: none: this is the bug the seed tests must catch.
         unsafe {
-            free_retired_zspage(zspage.rcu.as_ptr())
+            free_retired_zspage(zspage.rcu().as_ptr())
         };
         #[cfg(not(zs_mutate_no_grace_period))]
-        // SAFETY: retired once (caller); the callback frees it into the allocator's cache,
-        // which outlives every callback (`Allocator::drop` waits in `rcu_barrier`).
+        // SAFETY: off every list and retired once (caller), so its link may become the RCU
+        // head; the callback frees it into the allocator's cache, which outlives every
+        // callback (`Allocator::drop` waits in `rcu_barrier`).
         unsafe {
-            zspage.rcu.call(free_retired_zspage)
+            zspage.rcu().call(free_retired_zspage)
         };
     }
 
@@ -598,7 +599,7 @@ impl PoolInner {
             zspage.link.init();
             zspage.link.add_to(&class.groups[GROUP_EMPTY]);
             let state = zspage.state.get();
-            state.group = GROUP_EMPTY;
+            state.set_group(GROUP_EMPTY);
             state.life = Life::Listed;
         }
     }
@@ -607,9 +608,9 @@ impl PoolInner {
     fn regroup(&mut self, zspage: &Zspage) {
         // SAFETY: pool lock held; no other reference to the state is live.
         let state = unsafe { zspage.state.get() };
-        let group = fullness_group(state.inuse, zspage.spec().objs_per_zspage);
-        if group != state.group {
-            state.group = group;
+        let group = fullness_group(state.inuse(), zspage.spec().objs_per_zspage);
+        if group != state.group() {
+            state.set_group(group);
             // SAFETY: pool lock held; the zspage is on its class's lists and stays put.
             unsafe {
                 zspage.link.del_init();
@@ -622,7 +623,8 @@ impl PoolInner {
     fn alloc_obj(&mut self, zspage: &Zspage, slot: NonNull<HandleSlot>, handle: usize) {
         // SAFETY: pool lock held; no other reference to the state is live.
         let state = unsafe { zspage.state.get() };
-        let Some(idx) = state.alloc_obj() else { unreachable!("zspage on a non-full list is full") };
+        // SAFETY: pool lock held; the zspage's own state.
+        let Some(idx) = (unsafe { zspage.alloc_obj(state) }) else { unreachable!("zspage on a non-full list is full") };
         // SAFETY: pool lock held and `idx` was just allocated.
         unsafe { zspage.set_owner(state, idx, handle) };
         self.classes[zspage.class()].objs_inuse += 1;
@@ -639,10 +641,11 @@ impl PoolInner {
     fn free_obj(&mut self, zspage: &Zspage, idx: u32) -> Option<NonNull<Zspage>> {
         // SAFETY: pool lock held; no other reference to the state is live.
         let state = unsafe { zspage.state.get() };
-        state.free_obj(idx);
+        // SAFETY: pool lock held; the caller frees a live handle, which nobody maps any more.
+        unsafe { zspage.free_obj(state, idx) };
         let class = &mut self.classes[zspage.class()];
         class.objs_inuse -= 1;
-        if state.inuse > 0 {
+        if state.inuse() > 0 {
             self.regroup(zspage);
             return None;
         }
@@ -716,8 +719,11 @@ impl PoolInner {
         // Mutation for the seed-001 test: repoint handles after the locks are dropped.
         #[cfg(zs_mutate_repoint_after_unlock)]
         let mut deferred: KVec<(usize, u64)> = KVec::new();
-        while let Some(idx) = src_state.first_allocated(objs) {
-            let Some(dst_idx) = dst_state.alloc_obj() else { break };
+        let mut from = 0;
+        // SAFETY (both): pool lock held; each zspage's own state.
+        while let Some(idx) = unsafe { src.next_allocated(src_state, from) } {
+            from = idx + 1;
+            let Some(dst_idx) = (unsafe { dst.alloc_obj(dst_state) }) else { break };
             // SAFETY: pool lock and both write locks held; `idx` allocated, `dst_idx` fresh.
             let handle = unsafe { src.owner(src_state, idx) };
             // SAFETY: as above.
@@ -733,7 +739,9 @@ impl PoolInner {
             #[cfg(not(zs_mutate_repoint_after_unlock))]
             // SAFETY: a live handle's slot (its object was allocated until now).
             unsafe { &*(handle as *const HandleSlot) }.0.store(location.to_raw(), Ordering::Release);
-            src_state.free_obj(idx);
+            // SAFETY: pool lock and `src`'s write lock held (no reader); the handle no longer
+            // names the object.
+            unsafe { src.free_obj(src_state, idx) };
             #[cfg(zs_kunit)]
             {
                 last_moved = handle;
@@ -748,8 +756,8 @@ impl PoolInner {
             // SAFETY: none: this is the bug the seed-001 test must catch.
             unsafe { &*(*handle as *const HandleSlot) }.0.store(*raw, Ordering::Release);
         }
-        let dst_full = dst_state.inuse == dst.spec().objs_per_zspage;
-        let src_empty = src_state.inuse == 0;
+        let dst_full = dst_state.inuse() == dst.spec().objs_per_zspage;
+        let src_empty = src_state.inuse() == 0;
         self.regroup(dst);
         if src_empty {
             let class = &mut self.classes[class];
@@ -870,7 +878,8 @@ impl PinnedDrop for Pool {
                 let zspage = unsafe { zspage.as_ref() };
                 // SAFETY: pool lock held; nobody else references the state.
                 let state = unsafe { zspage.state.get() };
-                for idx in (0..zspage.spec().objs_per_zspage).filter(|&idx| state.is_allocated(idx)) {
+                // SAFETY (the filter): pool lock held; the zspage's own state.
+                for idx in (0..zspage.spec().objs_per_zspage).filter(|&idx| unsafe { zspage.is_allocated(state, idx) }) {
                     live += 1;
                     // SAFETY: pool lock held; `idx` is allocated.
                     let handle = unsafe { zspage.owner(state, idx) };

@@ -3,10 +3,13 @@
 //! A zspage: 1..=8 pages holding the objects of one size class, back to back (an object may
 //! span two pages), and the metadata that describes it.
 //!
-//! An allocated object of a non-huge class starts with an 8-byte header holding its handle
-//! (compaction needs to find the handle of each object it moves); a huge object fills its
-//! page and its handle is kept in the metadata instead. Free objects are tracked in a bitmap
-//! in the metadata, so malloc and free never touch the pages for bookkeeping.
+//! Every object of a non-huge class starts with an 8-byte header: an allocated object's holds
+//! its handle with bit 0 set (handles are 8-byte aligned slot addresses), which is how
+//! compaction finds the objects to move and their handles; a free object's holds the index of
+//! the next free object, shifted left (bit 0 clear), so the free objects form a list through
+//! the pages and the metadata keeps only its head. A huge object fills its page: its handle is
+//! kept in the metadata. Metadata size matters for density (it is paid per zspage; see the
+//! assertion at the end of this file).
 
 use crate::{
     logic::{
@@ -20,7 +23,8 @@ use crate::{
 };
 use core::ptr::NonNull;
 
-const BITMAP_WORDS: usize = MAX_OBJS_PER_ZSPAGE / 64;
+// Object indices, and `FREE_END`, fit the 16-bit free-list links.
+const _: () = assert!(MAX_OBJS_PER_ZSPAGE < FREE_END as usize);
 
 /// A zspage's metadata; lives in the module's zspage slab cache.
 ///
@@ -33,19 +37,17 @@ pub(crate) struct Zspage {
     /// Seed 004's lock: `map` holds it for reading until `unmap` (object bytes and location
     /// stay put); migration and compaction take it for writing with `try_write` only.
     pub(crate) lock: ZspageLock,
-    /// Index into `CLASSES`; never changes.
-    class: usize,
+    /// Index into `CLASSES` (fewer than 256 classes); never changes.
+    class: u8,
     /// The owning pool (type-erased `Pool`), for the movable_ops callbacks, which start from
     /// a page. Never changes.
     pool: *const core::ffi::c_void,
     pages: LockedCell<[Option<ZsPage>; MAX_PAGES_PER_ZSPAGE]>,
-    /// Link in its class's fullness-group list. Guarded by the pool lock.
+    /// Link in its class's fullness-group list, guarded by the pool lock; once the zspage
+    /// is retired (off its lists for good), the storage of its RCU head.
     pub(crate) link: ListHead,
     /// Allocation state. Guarded by the pool lock.
     pub(crate) state: LockedCell<ZspageState>,
-    /// Retirement: a dead zspage (pages and metadata) is freed one RCU grace period after it
-    /// left its lists, so that a lockless lookup that found it can still lock and check it.
-    pub(crate) rcu: RcuHead,
 }
 
 // SAFETY: `pool` is only an address (dereferenced by the migration callbacks under the rules
@@ -68,44 +70,39 @@ pub(crate) enum Life {
     Dead,
 }
 
+/// Header bit 0: the object is allocated (the rest is its handle).
+const ALLOCATED_TAG: usize = 1;
+/// `free_head` when no object is free.
+const FREE_END: u16 = u16::MAX;
+
 /// What the pool lock guards in a zspage.
 pub(crate) struct ZspageState {
     pub(crate) life: Life,
-    /// Bit set = object free.
-    free: [u64; BITMAP_WORDS],
-    /// Objects allocated.
-    pub(crate) inuse: u32,
+    /// Objects allocated (at most `MAX_OBJS_PER_ZSPAGE`).
+    inuse: u16,
+    /// The first free object, or `FREE_END`; the others are chained through their headers.
+    free_head: u16,
     /// The fullness group whose list `link` is on.
-    pub(crate) group: usize,
+    group: u8,
     /// The handle of the object of a huge zspage (which has no room for a header).
     huge_handle: usize,
 }
 
 impl ZspageState {
-    /// Takes the lowest free object (low indices first keeps objects packed at the front).
-    pub(crate) fn alloc_obj(&mut self) -> Option<u32> {
-        let (word, bits) = self.free.iter_mut().enumerate().find(|(_, bits)| **bits != 0)?;
-        let bit = bits.trailing_zeros();
-        *bits &= !(1u64 << bit);
-        self.inuse += 1;
-        u32::try_from(word * 64).ok().map(|base| base + bit)
+    /// Objects allocated.
+    pub(crate) fn inuse(&self) -> u32 {
+        u32::from(self.inuse)
     }
 
-    /// Returns object `idx` to the free set.
-    pub(crate) fn free_obj(&mut self, idx: u32) {
-        let (word, bit) = (idx as usize / 64, idx % 64);
-        debug_assert!(self.free[word] & (1u64 << bit) == 0, "double free of object {idx}");
-        self.free[word] |= 1u64 << bit;
-        self.inuse -= 1;
+    /// The fullness group whose list the zspage is on.
+    pub(crate) fn group(&self) -> usize {
+        usize::from(self.group)
     }
 
-    pub(crate) fn is_allocated(&self, idx: u32) -> bool {
-        self.free[idx as usize / 64] & (1u64 << (idx % 64)) == 0
-    }
-
-    /// The lowest allocated object, if any.
-    pub(crate) fn first_allocated(&self, objs_per_zspage: u32) -> Option<u32> {
-        (0..objs_per_zspage).find(|&idx| self.is_allocated(idx))
+    pub(crate) fn set_group(&mut self, group: usize) {
+        debug_assert!(group < crate::logic::fullness::NR_FULLNESS_GROUPS);
+        // Fullness groups are 0..12.
+        self.group = group as u8;
     }
 }
 
@@ -113,33 +110,139 @@ impl Zspage {
     /// Allocates the pages of a zspage of `class` with the caller's `gfp`, all or nothing.
     pub(crate) fn new(class: usize, gfp: Gfp, pool: *const core::ffi::c_void) -> Option<Zspage> {
         let spec = CLASSES.class(class);
+        let class = u8::try_from(class).ok()?;
         let mut pages = [const { None }; MAX_PAGES_PER_ZSPAGE];
         for page in pages.iter_mut().take(spec.pages()) {
             // On failure the pages taken so far are freed by their drop.
             *page = Some(ZsPage::alloc(gfp)?);
         }
-        let mut free = [0u64; BITMAP_WORDS];
-        for idx in 0..spec.objs_per_zspage as usize {
-            free[idx / 64] |= 1u64 << (idx % 64);
-        }
         // INVARIANT: the first `spec.pages()` pages were allocated above.
-        Some(Zspage {
+        let zspage = Zspage {
             lock: ZspageLock::new(),
             class,
             pool,
             pages: LockedCell::new(pages),
             link: ListHead::new(),
-            state: LockedCell::new(ZspageState { life: Life::New, free, inuse: 0, group: GROUP_EMPTY, huge_handle: 0 }),
-            rcu: RcuHead::new(),
-        })
+            state: LockedCell::new(ZspageState {
+                life: Life::New,
+                inuse: 0,
+                free_head: 0,
+                group: GROUP_EMPTY as u8,
+                huge_handle: 0,
+            }),
+        };
+        // Every object free, chained in index order (a huge zspage's one object needs no
+        // header). Objects per zspage are at most `MAX_OBJS_PER_ZSPAGE` (256), below
+        // `FREE_END`.
+        if !spec.huge {
+            for idx in 0..spec.objs_per_zspage {
+                let next = if idx + 1 < spec.objs_per_zspage { idx + 1 } else { u32::from(FREE_END) };
+                // SAFETY: fresh pages nobody else can reach yet.
+                unsafe { zspage.write_header(idx, (next as usize) << 1) };
+            }
+        }
+        Some(zspage)
+    }
+
+    /// Object `idx`'s header.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the pool lock (headers are written only under it, or before the
+    /// zspage is shared), or the zspage is not shared yet.
+    unsafe fn read_header(&self, idx: u32) -> usize {
+        let place = self.place(idx);
+        let mut header = [0u8; HANDLE_SIZE];
+        // The header never spans: objects start at multiples of 16 bytes.
+        // SAFETY: within the page; no concurrent writer (caller).
+        unsafe { self.page(place.page).read(place.offset, &mut header) };
+        usize::from_ne_bytes(header)
+    }
+
+    /// Sets object `idx`'s header.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the pool lock and nobody maps the object (it is free or just being
+    /// allocated or freed), or the zspage is not shared yet.
+    unsafe fn write_header(&self, idx: u32, header: usize) {
+        let place = self.place(idx);
+        // SAFETY: within the page; exclusive (caller).
+        unsafe { self.page(place.page).write(place.offset, &header.to_ne_bytes()) };
+    }
+
+    /// Takes the first free object, if any.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the pool lock and `state` is this zspage's.
+    pub(crate) unsafe fn alloc_obj(&self, state: &mut ZspageState) -> Option<u32> {
+        let idx = state.free_head;
+        if idx == FREE_END {
+            return None;
+        }
+        if self.spec().huge {
+            state.free_head = FREE_END;
+        } else {
+            // SAFETY: pool lock held (caller).
+            let header = unsafe { self.read_header(u32::from(idx)) };
+            debug_assert!(header & ALLOCATED_TAG == 0, "free list reached allocated object {idx}");
+            // Written by `new` or `free_obj` from a `u16`.
+            state.free_head = (header >> 1) as u16;
+        }
+        state.inuse += 1;
+        Some(u32::from(idx))
+    }
+
+    /// Returns allocated object `idx` to the free list.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the pool lock, `state` is this zspage's, `idx` is allocated and
+    /// nobody maps it.
+    pub(crate) unsafe fn free_obj(&self, state: &mut ZspageState, idx: u32) {
+        debug_assert!(unsafe { self.is_allocated(state, idx) }, "double free of object {idx}");
+        if !self.spec().huge {
+            // SAFETY: pool lock held, object unmapped (caller).
+            unsafe { self.write_header(idx, usize::from(state.free_head) << 1) };
+        }
+        // Object indices are below `MAX_OBJS_PER_ZSPAGE`.
+        state.free_head = idx as u16;
+        state.inuse -= 1;
+    }
+
+    /// Whether object `idx` is allocated.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the pool lock and `state` is this zspage's.
+    pub(crate) unsafe fn is_allocated(&self, state: &ZspageState, idx: u32) -> bool {
+        if self.spec().huge {
+            return state.inuse == 1;
+        }
+        // SAFETY: pool lock held (caller).
+        unsafe { self.read_header(idx) & ALLOCATED_TAG != 0 }
+    }
+
+    /// The first allocated object from `from` on, if any.
+    ///
+    /// # Safety
+    ///
+    /// As for `is_allocated`.
+    pub(crate) unsafe fn next_allocated(&self, state: &ZspageState, from: u32) -> Option<u32> {
+        if state.inuse == 0 {
+            return None;
+        }
+        // SAFETY: as the caller guarantees.
+        (from..self.spec().objs_per_zspage).find(|&idx| unsafe { self.is_allocated(state, idx) })
     }
 
     pub(crate) fn class(&self) -> usize {
-        self.class
+        usize::from(self.class)
     }
 
     pub(crate) fn spec(&self) -> &'static ClassSpec {
-        CLASSES.class(self.class)
+        CLASSES.class(usize::from(self.class))
     }
 
     pub(crate) fn nr_pages(&self) -> usize {
@@ -251,11 +354,10 @@ impl Zspage {
             state.huge_handle = handle;
             return;
         }
-        let place = self.place(idx);
-        // The header never spans: objects start at multiples of 16 bytes.
+        debug_assert!(handle & ALLOCATED_TAG == 0, "handles are aligned slot addresses");
         // SAFETY: the object was just allocated under the pool lock, so nobody else
-        // accesses its bytes; the header lies within the page.
-        unsafe { self.page(place.page).write(place.offset, &handle.to_ne_bytes()) };
+        // accesses its bytes.
+        unsafe { self.write_header(idx, handle | ALLOCATED_TAG) };
     }
 
     /// The handle that owns allocated object `idx`.
@@ -268,20 +370,29 @@ impl Zspage {
         if self.spec().huge {
             return state.huge_handle;
         }
-        let place = self.place(idx);
-        let mut header = [0u8; HANDLE_SIZE];
-        // SAFETY: the header is written only by `set_owner`, under the pool lock (held).
-        unsafe { self.page(place.page).read(place.offset, &mut header) };
-        usize::from_ne_bytes(header)
+        // SAFETY: headers are written only under the pool lock (held).
+        unsafe { self.read_header(idx) & !ALLOCATED_TAG }
     }
 
-    /// The zspage whose `rcu` head is `head`.
+    /// The RCU head of a retired zspage: a dead zspage (pages and metadata) is freed one RCU
+    /// grace period after it left its lists, so that a lockless lookup that found it can
+    /// still lock and check it. The head reuses the storage of `link`.
     ///
     /// # Safety
     ///
-    /// `head` is the `rcu` field of a live `Zspage`.
+    /// The zspage is off its lists for good (`Life::Dead`), and this is called once.
+    pub(crate) unsafe fn rcu(&self) -> &RcuHead {
+        // SAFETY: `link` is on no list and never will be again (caller).
+        unsafe { self.link.into_rcu_head() }
+    }
+
+    /// The zspage whose RCU head (see `rcu`) is `head`.
+    ///
+    /// # Safety
+    ///
+    /// `head` came from `rcu` of a `Zspage` that is still allocated.
     pub(crate) unsafe fn from_rcu(head: *mut kernel::bindings::callback_head) -> NonNull<Zspage> {
-        let offset = core::mem::offset_of!(Zspage, rcu);
+        let offset = core::mem::offset_of!(Zspage, link);
         // SAFETY: `head` points `offset` bytes into a `Zspage` (caller).
         unsafe { NonNull::new_unchecked(head.byte_sub(offset).cast()) }
     }
@@ -383,3 +494,7 @@ impl Zspage {
         }
     }
 }
+
+// Metadata per zspage is what rust_zsmalloc pays beyond upstream (whose `struct zspage` is
+// 56 bytes); BENCHMARKS.md's density figures include it. Keep an eye on it.
+const _: () = assert!(core::mem::size_of::<Zspage>() <= 112);

@@ -362,6 +362,20 @@ impl ListHead {
         Self(Opaque::uninit())
     }
 
+    /// The storage of this link as an RCU head, for an object retired through `call_rcu`.
+    ///
+    /// # Safety
+    ///
+    /// `self` is on no list and is never linked or read as a list again (its owner is
+    /// retired; the RCU callback frees it).
+    pub(crate) unsafe fn into_rcu_head(&self) -> &RcuHead {
+        // SAFETY: `RcuHead` and `ListHead` are transparent over `Opaque` C structs, and a
+        // `list_head` is at least as large and aligned as a `callback_head` (asserted at
+        // compile time next to `RcuHead`); the list no longer uses the bytes (caller), and
+        // `Opaque` allows `call_rcu` to write them through a shared reference.
+        unsafe { &*core::ptr::from_ref(self).cast::<RcuHead>() }
+    }
+
     /// # Safety
     ///
     /// `self` is at its final address and on no list.
@@ -635,9 +649,17 @@ impl Drop for RcuReadGuard {
     }
 }
 
-/// A `struct rcu_head` embedded in an object that is freed after a grace period.
+/// A `struct rcu_head` in an object that is freed after a grace period. It has no storage of
+/// its own: it reuses the object's list link once the object is off its list for good
+/// (`ListHead::into_rcu_head`), which keeps a zspage's metadata as small as upstream's.
 #[repr(transparent)]
 pub(crate) struct RcuHead(Opaque<bindings::callback_head>);
+
+// The reuse is sound only if a `list_head` can hold a `callback_head`.
+const _: () = assert!(
+    core::mem::size_of::<bindings::list_head>() >= core::mem::size_of::<bindings::callback_head>()
+        && core::mem::align_of::<bindings::list_head>() >= core::mem::align_of::<bindings::callback_head>()
+);
 
 // SAFETY: the head is written only by `call_rcu`, once, when its owner is retired.
 unsafe impl Send for RcuHead {}
@@ -645,9 +667,6 @@ unsafe impl Send for RcuHead {}
 unsafe impl Sync for RcuHead {}
 
 impl RcuHead {
-    pub(crate) const fn new() -> Self {
-        Self(Opaque::uninit())
-    }
 
     /// The C `rcu_head` (for the seed tests' no-grace-period mutation).
     #[cfg(zs_mutate_no_grace_period)]
