@@ -18,7 +18,7 @@ use crate::{
         size_class::{ClassSpec, HANDLE_SIZE, MAX_OBJS_PER_ZSPAGE, MAX_PAGES_PER_ZSPAGE},
         zspage_lock::ZspageLock,
     },
-    sys::{self, Gfp, ListHead, LockedCell, MovableRelease, RcuHead, ZsPage},
+    sys::{self, Gfp, ListHead, LockedCell, MovableRelease, RcuHead, ZsPage, ZsPageRef},
     CLASSES,
 };
 use core::ptr::NonNull;
@@ -30,9 +30,10 @@ const _: () = assert!(MAX_OBJS_PER_ZSPAGE < FREE_END as usize);
 ///
 /// # Invariants
 ///
-/// `pages[..spec().pages()]` are `Some`, the rest `None`. `pages` is read under the pool
-/// lock or this zspage's lock (read or write), and replaced (migration) only with the pool
-/// lock *and* the write lock held.
+/// `first` and the pages chained after it through their `next` links are exactly
+/// `spec().pages()` pages, in order; the metadata owns `first` and, through each link, the
+/// page it names. The chain is read under the pool lock or this zspage's lock (read or
+/// write), and changed (migration) only with the pool lock *and* the write lock held.
 pub(crate) struct Zspage {
     /// Seed 004's lock: `map` holds it for reading until `unmap` (object bytes and location
     /// stay put); migration and compaction take it for writing with `try_write` only.
@@ -42,7 +43,9 @@ pub(crate) struct Zspage {
     /// The owning pool (type-erased `Pool`), for the movable_ops callbacks, which start from
     /// a page. Never changes.
     pool: *const core::ffi::c_void,
-    pages: LockedCell<[Option<ZsPage>; MAX_PAGES_PER_ZSPAGE]>,
+    /// The first page; the others follow through the pages' chain links (`ZsPage::next`),
+    /// as in upstream, which keeps the metadata as small as upstream's `struct zspage`.
+    first: LockedCell<ZsPage>,
     /// Link in its class's fullness-group list, guarded by the pool lock; once the zspage
     /// is retired (off its lists for good), the storage of its RCU head.
     pub(crate) link: ListHead,
@@ -116,12 +119,22 @@ impl Zspage {
             // On failure the pages taken so far are freed by their drop.
             *page = Some(ZsPage::alloc(gfp)?);
         }
-        // INVARIANT: the first `spec.pages()` pages were allocated above.
+        // Chain them, last first: each page owns the next through its link.
+        let mut next = None;
+        for page in pages.iter_mut().skip(1).rev().filter_map(Option::take) {
+            // SAFETY: fresh pages nobody else can reach yet.
+            unsafe { page.set_next(next) };
+            next = Some(page.into_raw());
+        }
+        let first = pages[0].take()?;
+        // SAFETY: as above.
+        unsafe { first.set_next(next) };
+        // INVARIANT: `first` and its chain are the `spec.pages()` pages allocated above.
         let zspage = Zspage {
             lock: ZspageLock::new(),
             class,
             pool,
-            pages: LockedCell::new(pages),
+            first: LockedCell::new(first),
             link: ListHead::new(),
             state: LockedCell::new(ZspageState {
                 life: Life::New,
@@ -253,15 +266,25 @@ impl Zspage {
         self.pool
     }
 
-    fn pages(&self) -> &[Option<ZsPage>; MAX_PAGES_PER_ZSPAGE] {
+    /// The pages in order, walking the chain.
+    fn pages(&self) -> impl Iterator<Item = ZsPageRef<'_>> {
         // SAFETY: every caller in this module holds the pool lock or this zspage's lock
         // (documented on the public methods that reach here), which excludes the only
         // writer, `replace_page` (type invariant).
-        unsafe { self.pages.get_ref() }
+        let mut next = NonNull::new(unsafe { self.first.get_ref() }.as_ptr());
+        core::iter::from_fn(move || {
+            let page = next?;
+            // SAFETY: a page of this zspage's chain (type invariant), which stays linked while
+            // the caller's lock is held and the zspage is borrowed.
+            let page = unsafe { ZsPage::borrow(page) };
+            // SAFETY: the caller's lock excludes `set_next`, as above.
+            next = unsafe { page.next() };
+            Some(page)
+        })
     }
 
-    fn page(&self, index: usize) -> &ZsPage {
-        match &self.pages()[index] {
+    fn page(&self, index: usize) -> ZsPageRef<'_> {
+        match self.pages().nth(index) {
             Some(page) => page,
             // Type invariant: every index a layout computes is below `spec().pages()`.
             None => unreachable!("page {index} beyond the zspage"),
@@ -280,8 +303,6 @@ impl Zspage {
         let me = core::ptr::from_ref(self).cast();
         // Not shared yet: nobody else can reach the pages.
         self.pages()
-            .iter()
-            .flatten()
             .filter(|page| {
                 page.set_zspage(me);
                 // SAFETY: `ops` outlive the registration (caller).
@@ -297,13 +318,13 @@ impl Zspage {
         #[cfg(zs_mutate_keep_page_link)]
         return;
         #[cfg(not(zs_mutate_keep_page_link))]
-        self.pages().iter().flatten().for_each(|page| page.set_zspage(core::ptr::null()));
+        self.pages().for_each(|page| page.set_zspage(core::ptr::null()));
     }
 
     /// Drops the pages' links to the migration core where their locks are free, for the
     /// RCU free path; returns how many links it dropped.
     pub(crate) fn release_movable_pages(&self) -> usize {
-        self.pages().iter().flatten().filter(|page| page.release_movable() == MovableRelease::Released).count()
+        self.pages().filter(|page| page.release_movable() == MovableRelease::Released).count()
     }
 
     /// Page `index`'s `struct page` (tests acting as the migration core).
@@ -314,7 +335,7 @@ impl Zspage {
 
     /// Which of this zspage's pages `page` is.
     pub(crate) fn page_index(&self, page: *mut kernel::bindings::page) -> Option<usize> {
-        self.pages().iter().position(|p| p.as_ref().is_some_and(|p| p.as_ptr() == page))
+        self.pages().position(|p| p.as_ptr() == page)
     }
 
     /// Puts `new` in place of page `index` (migration) and returns the old page.
@@ -323,10 +344,24 @@ impl Zspage {
     ///
     /// The caller holds the pool lock and this zspage's write lock.
     pub(crate) unsafe fn replace_page(&self, index: usize, new: ZsPage) -> Option<ZsPage> {
-        // SAFETY: the pool lock and the write lock exclude every other reader and writer
-        // (type invariant).
-        let pages = unsafe { self.pages.get() };
-        pages[index].replace(new)
+        let (old, after) = {
+            let old = self.pages().nth(index)?;
+            // SAFETY: the caller's locks exclude every other reader and writer of the chain.
+            (NonNull::new(old.as_ptr())?, unsafe { old.next() })
+        };
+        // SAFETY (all three): the pool lock and the write lock exclude every other reader
+        // and writer of the chain (type invariant); `new` takes `old`'s place in it.
+        unsafe { new.set_next(after) };
+        let old = if index == 0 {
+            core::mem::replace(unsafe { self.first.get() }, new)
+        } else {
+            unsafe { self.page(index - 1).set_next(Some(new.into_raw())) };
+            // SAFETY: `old` is unlinked: the chain no longer owns it.
+            unsafe { ZsPage::from_raw(old) }
+        };
+        // SAFETY: off the chain now; its link is stale.
+        unsafe { old.set_next(None) };
+        Some(old)
     }
 
     pub(crate) fn place(&self, idx: u32) -> ObjPlace {
@@ -430,7 +465,7 @@ impl Zspage {
 
     /// Where byte `pos` of object `idx` is: its page, the offset in it, and how many of the
     /// object's bytes from `pos` on are in that page.
-    fn locate(&self, idx: u32, pos: usize) -> (&ZsPage, usize, usize) {
+    fn locate(&self, idx: u32, pos: usize) -> (ZsPageRef<'_>, usize, usize) {
         let place = self.place(idx);
         if pos < place.first_len {
             (self.page(place.page), place.offset + pos, place.first_len - pos)
@@ -486,15 +521,34 @@ impl Zspage {
         debug_assert!(skip + len <= self.spec().size_bytes());
         let in_first = place.first_len.saturating_sub(skip).min(len);
         if in_first > 0 {
-            f(self.page(place.page), place.offset + skip, 0..in_first);
+            f(&self.page(place.page), place.offset + skip, 0..in_first);
         }
         if in_first < len {
             let second_offset = skip + in_first - place.first_len;
-            f(self.page(place.page + 1), second_offset, in_first..len);
+            f(&self.page(place.page + 1), second_offset, in_first..len);
+        }
+    }
+}
+
+impl Drop for Zspage {
+    fn drop(&mut self) {
+        // The pages after the first are owned through the chain: free them (the first goes
+        // with its field).
+        // The links are cleared on the way, so that the pages go back clean (a `ZsPage` is one
+        // reference: another holder, such as the migration core, may keep the page).
+        // SAFETY (all): `&mut self`: nobody else uses the zspage or its chain.
+        let first = unsafe { self.first.get_ref() };
+        let mut next = unsafe { first.next() };
+        unsafe { first.set_next(None) };
+        while let Some(page) = next {
+            // SAFETY: linked in the chain, which owned it; unlinked here, then freed.
+            let page = unsafe { ZsPage::from_raw(page) };
+            next = unsafe { page.next() };
+            unsafe { page.set_next(None) };
         }
     }
 }
 
 // Metadata per zspage is what rust_zsmalloc pays beyond upstream (whose `struct zspage` is
 // 56 bytes); BENCHMARKS.md's density figures include it. Keep an eye on it.
-const _: () = assert!(core::mem::size_of::<Zspage>() <= 112);
+const _: () = assert!(core::mem::size_of::<Zspage>() <= 56);

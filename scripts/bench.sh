@@ -8,7 +8,8 @@
 #                alternating;
 # then writes build/bench/results.md, build/bench/micro-ratios.svg and
 # build/bench/zswap-density.svg, and prints the tables.
-# Knobs: ZS_BENCH_ROUNDS (3), ZS_BENCH_OBJECTS (16384), ZS_BENCH_RUN_MS (1000).
+# Knobs: ZS_BENCH_ROUNDS (3), ZS_BENCH_OBJECTS (16384), ZS_BENCH_RUN_MS (1000),
+# ZS_BENCH_SCENARIOS ("bench-micro bench-zswap": run only some).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ZS_REPO"
@@ -23,10 +24,12 @@ rsync -a --delete --exclude build --exclude target --exclude .git ./ "$src/"
 run_logged "$out/modules.log" "module build against the bench kernel failed" make -C "$src" clean modules KDIR="$kdir"
 run_logged "$out/guest-tools.log" "building guest-tools failed" bash -c 'cd guest-tools && cargo build --release'
 # run-guest.sh takes the modules from the repo; point it at the bench build.
-ZS_MODULE_DIR=$src bash scripts/run-guest.sh --flavour bench --name bench --timeout 2400 bench-micro bench-zswap
+read -r -a scenarios <<<"${ZS_BENCH_SCENARIOS:-bench-micro bench-zswap}"
+ZS_MODULE_DIR=$src bash scripts/run-guest.sh --flavour bench --name bench --timeout 2400 "${scenarios[@]}"
 python3 scripts/bench-report.py "$ZS_BUILD/guest/bench/console.log" "$out"
-grep -q 'ZS-RESULT bench-micro pass' "$ZS_BUILD/guest/bench/console.log" || die "the microbenchmark failed: $ZS_BUILD/guest/bench/console.log"
-grep -q 'ZS-RESULT bench-zswap pass' "$ZS_BUILD/guest/bench/console.log" || die "the bench run failed: $ZS_BUILD/guest/bench/console.log"
+for scenario in "${scenarios[@]}"; do
+	grep -q "ZS-RESULT $scenario pass" "$ZS_BUILD/guest/bench/console.log" || die "$scenario failed: $ZS_BUILD/guest/bench/console.log"
+done
 if grep -q 'Slab cache still has objects' "$ZS_BUILD/guest/bench/console.log"; then
 	step "note: z3fold's own WARN (Slab cache still has objects) seen when zswap switched away from it"
 fi

@@ -60,6 +60,8 @@ extern "C" {
     fn rzs_get_page(page: *mut bindings::page);
     fn rzs_trylock_page(page: *mut bindings::page) -> bool;
     fn rzs_unlock_page(page: *mut bindings::page);
+    fn rzs_page_next(page: *mut bindings::page) -> *mut bindings::page;
+    fn rzs_page_set_next(page: *mut bindings::page, next: *mut bindings::page);
     fn rzs_msleep(msecs: u32);
     fn rzs_release_movable(page: *mut bindings::page) -> i32;
     #[cfg(zs_kunit)]
@@ -243,6 +245,57 @@ impl ZsPage {
         self.page.as_ptr()
     }
 
+    /// Gives up ownership without freeing: the page is now owned through the chain link
+    /// (`set_next`) of the page before it.
+    pub(crate) fn into_raw(self) -> NonNull<bindings::page> {
+        let page = self.page;
+        core::mem::forget(self);
+        page
+    }
+
+    /// Takes back ownership of a page given up with `into_raw`.
+    ///
+    /// # Safety
+    ///
+    /// `page` came from `into_raw` and no other owner remains (it was unlinked).
+    pub(crate) unsafe fn from_raw(page: NonNull<bindings::page>) -> ZsPage {
+        // INVARIANT: the owned page `into_raw` gave up (caller).
+        ZsPage { page }
+    }
+
+    /// Borrows a page owned through a chain link, for as long as its owner (the zspage
+    /// metadata, `'a`) keeps it.
+    ///
+    /// # Safety
+    ///
+    /// `page` is owned by a chain that outlives `'a` and is not unlinked meanwhile.
+    pub(crate) unsafe fn borrow<'a>(page: NonNull<bindings::page>) -> ZsPageRef<'a> {
+        ZsPageRef { page: core::mem::ManuallyDrop::new(ZsPage { page }), _owner: PhantomData }
+    }
+
+    /// The next page of the zspage, if any.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds a lock that excludes `set_next` on this page (the pool lock or the
+    /// zspage's lock).
+    pub(crate) unsafe fn next(&self) -> Option<NonNull<bindings::page>> {
+        // SAFETY: owned page (type invariant); `index` is this module's field.
+        NonNull::new(unsafe { rzs_page_next(self.page.as_ptr()) })
+    }
+
+    /// Links the next page of the zspage (or none).
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the pool lock and the zspage's write lock, or the zspage is not
+    /// shared yet.
+    pub(crate) unsafe fn set_next(&self, next: Option<NonNull<bindings::page>>) {
+        let next = next.map_or(ptr::null_mut(), NonNull::as_ptr);
+        // SAFETY: owned page (type invariant); `index` is this module's field.
+        unsafe { rzs_page_set_next(self.page.as_ptr(), next) };
+    }
+
     /// Points the page at its zspage (release: after the zspage is initialised), or at
     /// nothing (null) when the zspage dies.
     pub(crate) fn set_zspage(&self, zspage: *const core::ffi::c_void) {
@@ -340,6 +393,20 @@ impl Drop for ZsPage {
         fault::LIVE_PAGES.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
         // SAFETY: the page is owned (type invariant) and nothing references it any more.
         unsafe { bindings::__free_pages(self.page.as_ptr(), 0) };
+    }
+}
+
+/// A page owned through a zspage's chain, borrowed for `'a` (see `ZsPage::borrow`).
+pub(crate) struct ZsPageRef<'a> {
+    page: core::mem::ManuallyDrop<ZsPage>,
+    _owner: PhantomData<&'a ZsPage>,
+}
+
+impl core::ops::Deref for ZsPageRef<'_> {
+    type Target = ZsPage;
+
+    fn deref(&self) -> &ZsPage {
+        &self.page
     }
 }
 
