@@ -7,7 +7,10 @@
 //! read-only) and re-enables preemption — the contract zswap and zram were written for.
 //! Buffers come and go with CPUs through a dynamic hotplug state.
 
-use crate::{logic::size_class::PAGE_SIZE, sys};
+use crate::{
+    logic::size_class::{ClassTable, HANDLE_SIZE, PAGE_SIZE},
+    sys,
+};
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::{
     alloc::flags::{GFP_KERNEL, __GFP_ZERO},
@@ -47,9 +50,17 @@ impl MapMode {
     }
 }
 
+/// Bytes of a copy buffer: room for the largest object that can span two pages (huge
+/// objects fill a page of their own and never span), and small enough that a `CopyArea`
+/// is one 4 KiB slab object, as upstream's per-CPU buffer is (a full page plus the mode
+/// would take an 8 KiB one).
+const COPY_BUF_SIZE: usize = PAGE_SIZE - 64;
+const _: () = assert!(ClassTable::new().huge_class_size() + HANDLE_SIZE <= COPY_BUF_SIZE);
+const _: () = assert!(core::mem::size_of::<CopyArea>() <= PAGE_SIZE);
+
 /// One CPU's buffer and the mode of the mapping it currently holds.
 pub(crate) struct CopyArea {
-    pub(crate) buf: [u8; PAGE_SIZE],
+    pub(crate) buf: [u8; COPY_BUF_SIZE],
     pub(crate) mode: MapMode,
 }
 
