@@ -560,7 +560,7 @@ impl Pool {
     pub(crate) fn unmap(&self, handle: usize) {
         // SAFETY: live handle of this pool (caller), read-locked by its `map`.
         let (zspage, idx) = unsafe { self.location(handle) };
-        if zspage.obj_address(idx).is_none() {
+        if zspage.place(idx).spans {
             // SAFETY: `map` of this spanning object pinned the CPU and forgot the pin.
             let pin = unsafe { CpuPin::resume() };
             let area = self.alloc.copy.area(&pin);
@@ -624,9 +624,7 @@ impl PoolInner {
         // SAFETY: pool lock held; no other reference to the state is live.
         let state = unsafe { zspage.state.get() };
         // SAFETY: pool lock held; the zspage's own state.
-        let Some(idx) = (unsafe { zspage.alloc_obj(state) }) else { unreachable!("zspage on a non-full list is full") };
-        // SAFETY: pool lock held and `idx` was just allocated.
-        unsafe { zspage.set_owner(state, idx, handle) };
+        let Some(idx) = (unsafe { zspage.alloc_obj(state, handle) }) else { unreachable!("zspage on a non-full list is full") };
         self.classes[zspage.class()].objs_inuse += 1;
         let Some(location) = u8::try_from(idx).ok().and_then(|i| Location::new(zspage as *const _ as usize, i))
         else {
@@ -723,9 +721,9 @@ impl PoolInner {
         // SAFETY (both): pool lock held; each zspage's own state.
         while let Some(idx) = unsafe { src.next_allocated(src_state, from) } {
             from = idx + 1;
-            let Some(dst_idx) = (unsafe { dst.alloc_obj(dst_state) }) else { break };
-            // SAFETY: pool lock and both write locks held; `idx` allocated, `dst_idx` fresh.
+            // SAFETY: pool lock and both write locks held; `idx` allocated.
             let handle = unsafe { src.owner(src_state, idx) };
+            let Some(dst_idx) = (unsafe { dst.alloc_obj(dst_state, handle) }) else { break };
             // SAFETY: as above.
             unsafe { src.copy_obj(src_state, idx, dst, dst_state, dst_idx) };
             let Some(location) = u8::try_from(dst_idx).ok().and_then(|i| Location::new(core::ptr::from_ref(dst) as usize, i))

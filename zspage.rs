@@ -184,21 +184,41 @@ impl Zspage {
         unsafe { self.page(place.page).write(place.offset, &header.to_ne_bytes()) };
     }
 
-    /// Takes the first free object, if any.
+    /// Replaces object `idx`'s header, returning the old one (one walk of the chain).
+    ///
+    /// # Safety
+    ///
+    /// As for `write_header`.
+    unsafe fn swap_header(&self, idx: u32, header: usize) -> usize {
+        let place = self.place(idx);
+        let page = self.page(place.page);
+        let mut old = [0u8; HANDLE_SIZE];
+        // SAFETY: within the page; exclusive (caller).
+        unsafe {
+            page.read(place.offset, &mut old);
+            page.write(place.offset, &header.to_ne_bytes());
+        }
+        usize::from_ne_bytes(old)
+    }
+
+    /// Takes the first free object, if any, for `handle` (recorded in the object's header,
+    /// or in the metadata for a huge object).
     ///
     /// # Safety
     ///
     /// The caller holds the pool lock and `state` is this zspage's.
-    pub(crate) unsafe fn alloc_obj(&self, state: &mut ZspageState) -> Option<u32> {
+    pub(crate) unsafe fn alloc_obj(&self, state: &mut ZspageState, handle: usize) -> Option<u32> {
         let idx = state.free_head;
         if idx == FREE_END {
             return None;
         }
         if self.spec().huge {
             state.free_head = FREE_END;
+            state.huge_handle = handle;
         } else {
-            // SAFETY: pool lock held (caller).
-            let header = unsafe { self.read_header(u32::from(idx)) };
+            debug_assert!(handle & ALLOCATED_TAG == 0, "handles are aligned slot addresses");
+            // SAFETY: pool lock held (caller); the object is free, so nobody maps it.
+            let header = unsafe { self.swap_header(u32::from(idx), handle | ALLOCATED_TAG) };
             debug_assert!(header & ALLOCATED_TAG == 0, "free list reached allocated object {idx}");
             // Written by `new` or `free_obj` from a `u16`.
             state.free_head = (header >> 1) as u16;
@@ -377,22 +397,6 @@ impl Zspage {
         let offset = core::mem::offset_of!(Zspage, link);
         // SAFETY: `link` points `offset` bytes into a `Zspage` (caller).
         unsafe { link.byte_sub(offset).cast() }
-    }
-
-    /// Records `handle` as the owner of object `idx`.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds the pool lock and has just allocated `idx` (nobody else touches it).
-    pub(crate) unsafe fn set_owner(&self, state: &mut ZspageState, idx: u32, handle: usize) {
-        if self.spec().huge {
-            state.huge_handle = handle;
-            return;
-        }
-        debug_assert!(handle & ALLOCATED_TAG == 0, "handles are aligned slot addresses");
-        // SAFETY: the object was just allocated under the pool lock, so nobody else
-        // accesses its bytes.
-        unsafe { self.write_header(idx, handle | ALLOCATED_TAG) };
     }
 
     /// The handle that owns allocated object `idx`.

@@ -134,21 +134,6 @@ void rzs_page_set_zspage(struct page *page, void *zspage)
 	smp_store_release(&page->private, (unsigned long)zspage);
 }
 
-/*
- * page->index links a zspage's pages in order (as upstream zsmalloc does): the metadata keeps
- * only the first page. Written under the pool lock and the zspage's write lock (or before the
- * zspage is shared); read under either lock.
- */
-struct page *rzs_page_next(struct page *page)
-{
-	return (struct page *)READ_ONCE(page->index);
-}
-
-void rzs_page_set_next(struct page *page, struct page *next)
-{
-	WRITE_ONCE(page->index, (unsigned long)next);
-}
-
 void rzs_get_page(struct page *page)
 {
 	get_page(page);

@@ -45,8 +45,6 @@ bool rzs_kthread_run(int (*fn)(void *), void *data, const char *name);
 
 void *rzs_page_zspage(struct page *page);
 void rzs_page_set_zspage(struct page *page, void *zspage);
-struct page *rzs_page_next(struct page *page);
-void rzs_page_set_next(struct page *page, struct page *next);
 void rzs_get_page(struct page *page);
 bool rzs_trylock_page(struct page *page);
 void rzs_unlock_page(struct page *page);

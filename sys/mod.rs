@@ -60,8 +60,6 @@ extern "C" {
     fn rzs_get_page(page: *mut bindings::page);
     fn rzs_trylock_page(page: *mut bindings::page) -> bool;
     fn rzs_unlock_page(page: *mut bindings::page);
-    fn rzs_page_next(page: *mut bindings::page) -> *mut bindings::page;
-    fn rzs_page_set_next(page: *mut bindings::page, next: *mut bindings::page);
     fn rzs_msleep(msecs: u32);
     fn rzs_release_movable(page: *mut bindings::page) -> i32;
     #[cfg(zs_kunit)]
@@ -280,8 +278,11 @@ impl ZsPage {
     /// The caller holds a lock that excludes `set_next` on this page (the pool lock or the
     /// zspage's lock).
     pub(crate) unsafe fn next(&self) -> Option<NonNull<bindings::page>> {
-        // SAFETY: owned page (type invariant); `index` is this module's field.
-        NonNull::new(unsafe { rzs_page_next(self.page.as_ptr()) })
+        // SAFETY: owned page (type invariant); `index` is this module's field, and no writer
+        // runs concurrently (caller). Read in Rust rather than through a C call: the chain is
+        // walked on every object access.
+        let index = unsafe { ptr::read_volatile(page_index_field(self.page.as_ptr())) };
+        NonNull::new(index as *mut bindings::page)
     }
 
     /// Links the next page of the zspage (or none).
@@ -292,8 +293,9 @@ impl ZsPage {
     /// shared yet.
     pub(crate) unsafe fn set_next(&self, next: Option<NonNull<bindings::page>>) {
         let next = next.map_or(ptr::null_mut(), NonNull::as_ptr);
-        // SAFETY: owned page (type invariant); `index` is this module's field.
-        unsafe { rzs_page_set_next(self.page.as_ptr(), next) };
+        // SAFETY: owned page (type invariant); `index` is this module's field; readers are
+        // excluded (caller).
+        unsafe { ptr::write_volatile(page_index_field(self.page.as_ptr()), next as kernel::ffi::c_ulong) };
     }
 
     /// Points the page at its zspage (release: after the zspage is initialised), or at
@@ -337,15 +339,11 @@ impl ZsPage {
         }
     }
 
-    /// Maps the page (a no-op on 64-bit, kept for highmem correctness) and runs `f` on its
-    /// address; the mapping does not outlive `f`.
+    /// Runs `f` on the page's address. x86_64 has no highmem (checked at compile time above):
+    /// the direct-map address is valid while the page is owned, so no `kmap_local` pair
+    /// (two calls into C on every header access) is needed.
     fn with_mapped<R>(&self, f: impl FnOnce(*mut u8) -> R) -> R {
-        // SAFETY: the page is owned and live (type invariant).
-        let addr = unsafe { bindings::kmap_local_page(self.page.as_ptr()) }.cast::<u8>();
-        let result = f(addr);
-        // SAFETY: `addr` came from `kmap_local_page` just above, and mappings nest (LIFO).
-        unsafe { bindings::kunmap_local(addr.cast()) };
-        result
+        f(self.address())
     }
 
     /// Copies `dst.len()` bytes from `offset` in the page.
@@ -394,6 +392,16 @@ impl Drop for ZsPage {
         // SAFETY: the page is owned (type invariant) and nothing references it any more.
         unsafe { bindings::__free_pages(self.page.as_ptr(), 0) };
     }
+}
+
+/// `page->index`, which links a zspage's pages in order (as upstream zsmalloc uses it).
+///
+/// # Safety
+///
+/// `page` points at a live `struct page`.
+unsafe fn page_index_field(page: *mut bindings::page) -> *mut kernel::ffi::c_ulong {
+    // SAFETY: a field projection inside the live `struct page` (caller); no reference is made.
+    unsafe { ptr::addr_of_mut!((*page).__bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_2.index) }
 }
 
 /// A page owned through a zspage's chain, borrowed for `'a` (see `ZsPage::borrow`).
