@@ -718,11 +718,13 @@ impl PoolInner {
         #[cfg(zs_mutate_repoint_after_unlock)]
         let mut deferred: KVec<(usize, u64)> = KVec::new();
         let mut from = 0;
-        // SAFETY (both): pool lock held; each zspage's own state.
+        // SAFETY: pool lock held; `src_state` is `src`'s.
         while let Some(idx) = unsafe { src.next_allocated(src_state, from) } {
             from = idx + 1;
             // SAFETY: pool lock and both write locks held; `idx` allocated.
             let handle = unsafe { src.owner(src_state, idx) };
+            // SAFETY: pool lock held; `dst_state` is `dst`'s. The copy below overwrites the
+            // new object's header with the same handle.
             let Some(dst_idx) = (unsafe { dst.alloc_obj(dst_state, handle) }) else { break };
             // SAFETY: as above.
             unsafe { src.copy_obj(src_state, idx, dst, dst_state, dst_idx) };

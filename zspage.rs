@@ -234,6 +234,7 @@ impl Zspage {
     /// The caller holds the pool lock, `state` is this zspage's, `idx` is allocated and
     /// nobody maps it.
     pub(crate) unsafe fn free_obj(&self, state: &mut ZspageState, idx: u32) {
+        // SAFETY: pool lock held, `state` is this zspage's (caller).
         debug_assert!(unsafe { self.is_allocated(state, idx) }, "double free of object {idx}");
         if !self.spec().huge {
             // SAFETY: pool lock held, object unmapped (caller).
