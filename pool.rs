@@ -686,6 +686,7 @@ impl PoolInner {
                 // SAFETY: as above. The fullest zspage may be `src` itself when it is the only
                 // partly used one; then take the next on that list, if any.
                 let first = unsafe { head.next(head) }?;
+                // SAFETY: `src` is a live zspage on this pool's lists (pool lock held).
                 if first == unsafe { NonNull::from(&src.as_ref().link) } {
                     // SAFETY: as above.
                     unsafe { first.as_ref().next(head) }

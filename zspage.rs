@@ -370,12 +370,14 @@ impl Zspage {
             // SAFETY: the caller's locks exclude every other reader and writer of the chain.
             (NonNull::new(old.as_ptr())?, unsafe { old.next() })
         };
-        // SAFETY (all three): the pool lock and the write lock exclude every other reader
-        // and writer of the chain (type invariant); `new` takes `old`'s place in it.
+        // SAFETY: the pool lock and the write lock exclude every other reader and writer of
+        // the chain (caller, type invariant); `new` takes `old`'s place in it.
         unsafe { new.set_next(after) };
         let old = if index == 0 {
+            // SAFETY: as above; no other reference to `first` is live under both locks.
             core::mem::replace(unsafe { self.first.get() }, new)
         } else {
+            // SAFETY: as above; the previous page now owns `new` through its link.
             unsafe { self.page(index - 1).set_next(Some(new.into_raw())) };
             // SAFETY: `old` is unlinked: the chain no longer owns it.
             unsafe { ZsPage::from_raw(old) }
@@ -541,14 +543,18 @@ impl Drop for Zspage {
         // with its field).
         // The links are cleared on the way, so that the pages go back clean (a `ZsPage` is one
         // reference: another holder, such as the migration core, may keep the page).
-        // SAFETY (all): `&mut self`: nobody else uses the zspage or its chain.
+        // SAFETY: `&mut self`: nobody else uses the zspage or its chain.
         let first = unsafe { self.first.get_ref() };
+        // SAFETY: as above, no writer of the link can run.
         let mut next = unsafe { first.next() };
+        // SAFETY: as above, no reader of the link can run.
         unsafe { first.set_next(None) };
         while let Some(page) = next {
             // SAFETY: linked in the chain, which owned it; unlinked here, then freed.
             let page = unsafe { ZsPage::from_raw(page) };
+            // SAFETY: `&mut self`: nobody else reads or writes the chain.
             next = unsafe { page.next() };
+            // SAFETY: as above.
             unsafe { page.set_next(None) };
         }
     }
