@@ -149,11 +149,16 @@ unsafe extern "C" fn free_retired_zspage(head: *mut bindings::callback_head) {
 struct ClassState {
     /// One list per fullness group; `link` of each zspage of this class is on one of them.
     groups: [ListHead; NR_FULLNESS_GROUPS],
-    /// Object capacity of the class's zspages.
-    objs_allocated: usize,
     /// Objects in use.
     objs_inuse: usize,
     zspages: usize,
+}
+
+impl ClassState {
+    /// Object capacity of the class's zspages (class `index` is this one).
+    fn objs_allocated(&self, index: usize) -> usize {
+        self.zspages * CLASSES.class(index).objs_per_zspage as usize
+    }
 }
 
 /// What the pool spinlock guards.
@@ -221,7 +226,6 @@ impl Pool {
             classes.push(
                 ClassState {
                     groups: [const { ListHead::new() }; NR_FULLNESS_GROUPS],
-                    objs_allocated: 0,
                     objs_inuse: 0,
                     zspages: 0,
                 },
@@ -297,8 +301,11 @@ impl Pool {
             }
         }
 
-        // No room: a new zspage, allocated outside the lock with the caller's gfp.
-        let zspage = Zspage::new(class, gfp.for_zspage_pages(), core::ptr::from_ref(self).cast())
+        // No room: a new zspage, allocated outside the lock with the caller's gfp, untouched:
+        // every zspage page is registered with the migration core, so `__GFP_MOVABLE` is
+        // honoured, and with `__GFP_HIGHMEM` it selects ZONE_MOVABLE (either flag alone does
+        // not). x86_64 has no highmem: ZONE_MOVABLE is in the direct map too.
+        let zspage = Zspage::new(class, gfp, core::ptr::from_ref(self).cast())
             .ok_or(ENOMEM)
             .and_then(|zspage| self.alloc.zspages.alloc(gfp, zspage).map_err(|_| ENOMEM));
         let zspage = match zspage {
@@ -474,7 +481,7 @@ impl Pool {
             .classes
             .iter()
             .enumerate()
-            .map(|(class, state)| compactable_pages(CLASSES.class(class), state.objs_allocated, state.objs_inuse))
+            .map(|(class, state)| compactable_pages(CLASSES.class(class), state.objs_allocated(class), state.objs_inuse))
             .sum()
     }
 
@@ -593,7 +600,6 @@ impl PoolInner {
     fn insert(&mut self, zspage: &Zspage) {
         let class = &mut self.classes[zspage.class()];
         class.zspages += 1;
-        class.objs_allocated += zspage.spec().objs_per_zspage as usize;
         // SAFETY: pool lock held; the zspage is at its final (slab) address and on no list.
         unsafe {
             zspage.link.init();
@@ -626,10 +632,7 @@ impl PoolInner {
         // SAFETY: pool lock held; the zspage's own state.
         let Some(idx) = (unsafe { zspage.alloc_obj(state, handle) }) else { unreachable!("zspage on a non-full list is full") };
         self.classes[zspage.class()].objs_inuse += 1;
-        let Some(location) = u8::try_from(idx).ok().and_then(|i| Location::new(zspage as *const _ as usize, i))
-        else {
-            unreachable!("zspage metadata address or object index out of the location's range")
-        };
+        let location = zspage.location(idx);
         // SAFETY: the slot is fresh and owned by this call until the handle is returned.
         unsafe { slot.as_ref() }.0.store(location.to_raw(), Ordering::Release);
         self.regroup(zspage);
@@ -648,7 +651,6 @@ impl PoolInner {
             return None;
         }
         class.zspages -= 1;
-        class.objs_allocated -= zspage.spec().objs_per_zspage as usize;
         self.kill(zspage);
         Some(NonNull::from(zspage))
     }
@@ -668,7 +670,7 @@ impl PoolInner {
     fn compaction_pair(&self, class: usize) -> Option<(NonNull<Zspage>, NonNull<Zspage>)> {
         let state = &self.classes[class];
         let spec = CLASSES.class(class);
-        if compactable_pages(spec, state.objs_allocated, state.objs_inuse) == 0 {
+        if compactable_pages(spec, state.objs_allocated(class), state.objs_inuse) == 0 {
             return None;
         }
         let first_in = |groups: &[usize]| {
@@ -710,7 +712,6 @@ impl PoolInner {
         let (src, dst) = unsafe { (src.as_ref(), dst.as_ref()) };
         let src_guard = sys::writer_try_lock(&src.lock)?;
         let Some(dst_guard) = sys::writer_try_lock(&dst.lock) else { return None };
-        let objs = src.spec().objs_per_zspage;
         // SAFETY: pool lock held; two distinct zspages, one reference to each state.
         let (src_state, dst_state) = unsafe { (src.state.get(), dst.state.get()) };
         #[cfg(zs_kunit)]
@@ -720,19 +721,14 @@ impl PoolInner {
         let mut deferred: KVec<(usize, u64)> = KVec::new();
         let mut from = 0;
         // SAFETY: pool lock held; `src_state` is `src`'s.
-        while let Some(idx) = unsafe { src.next_allocated(src_state, from) } {
+        while let Some((idx, handle)) = unsafe { src.next_allocated(src_state, from) } {
             from = idx + 1;
-            // SAFETY: pool lock and both write locks held; `idx` allocated.
-            let handle = unsafe { src.owner(src_state, idx) };
             // SAFETY: pool lock held; `dst_state` is `dst`'s. The copy below overwrites the
             // new object's header with the same handle.
             let Some(dst_idx) = (unsafe { dst.alloc_obj(dst_state, handle) }) else { break };
             // SAFETY: as above.
-            unsafe { src.copy_obj(src_state, idx, dst, dst_state, dst_idx) };
-            let Some(location) = u8::try_from(dst_idx).ok().and_then(|i| Location::new(core::ptr::from_ref(dst) as usize, i))
-            else {
-                unreachable!("zspage metadata address or object index out of the location's range")
-            };
+            unsafe { src.copy_obj(idx, dst, dst_idx) };
+            let location = dst.location(dst_idx);
             // The bytes are in place: repoint the handle in one store. Its readers wait for
             // `src`'s write lock and then re-check the slot; its freer waits for the pool lock.
             #[cfg(zs_mutate_repoint_after_unlock)]
@@ -763,7 +759,6 @@ impl PoolInner {
         if src_empty {
             let class = &mut self.classes[class];
             class.zspages -= 1;
-            class.objs_allocated -= objs as usize;
             // Seed 002: the path that emptied the zspage takes it off its lists in the same
             // critical section, so no other path can relink it or allocate in it.
             #[cfg(not(zs_mutate_kill_after_unlock))]
@@ -806,7 +801,7 @@ impl Pool {
                 spec.pages_per_zspage,
                 class.zspages,
                 class.zspages * spec.pages(),
-                class.objs_allocated,
+                class.objs_allocated(index),
                 class.objs_inuse
             );
             for head in class.groups.iter() {
@@ -879,11 +874,11 @@ impl PinnedDrop for Pool {
                 let zspage = unsafe { zspage.as_ref() };
                 // SAFETY: pool lock held; nobody else references the state.
                 let state = unsafe { zspage.state.get() };
-                // SAFETY (the filter): pool lock held; the zspage's own state.
-                for idx in (0..zspage.spec().objs_per_zspage).filter(|&idx| unsafe { zspage.is_allocated(state, idx) }) {
+                let mut from = 0;
+                // SAFETY: pool lock held; the zspage's own state.
+                while let Some((idx, handle)) = unsafe { zspage.next_allocated(state, from) } {
+                    from = idx + 1;
                     live += 1;
-                    // SAFETY: pool lock held; `idx` is allocated.
-                    let handle = unsafe { zspage.owner(state, idx) };
                     if let Some(slot) = NonNull::new(handle as *mut HandleSlot) {
                         // SAFETY: the header names the object's live slot, from this module's
                         // cache; destroying the pool ends every handle (the caller's contract).

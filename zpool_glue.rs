@@ -7,8 +7,8 @@
 
 use crate::{
     c_pool,
-    copybuf::MapMode,
     sys::{self, Gfp},
+    zs_api,
 };
 use core::{cell::UnsafeCell, ffi::c_void};
 use kernel::{bindings, prelude::*, ThisModule};
@@ -28,14 +28,15 @@ static DRIVER: DriverCell = DriverCell(UnsafeCell::new(sys::zpool_driver {
     // SAFETY: as above.
     list: unsafe { core::mem::zeroed() },
     create: Some(zp_create),
-    destroy: Some(zp_destroy),
+    // Same C signature as the zsmalloc API's: one function serves both.
+    destroy: Some(zs_api::rzs_destroy_pool),
     // Every zspage page is registered with the migration core (migrate.rs).
     malloc_support_movable: true,
     malloc: Some(zp_malloc),
-    free: Some(zp_free),
+    free: Some(zs_api::rzs_free),
     sleep_mapped: false,
-    map: Some(zp_map),
-    unmap: Some(zp_unmap),
+    map: Some(zs_api::rzs_map_object),
+    unmap: Some(zs_api::rzs_unmap_object),
     total_pages: Some(zp_total_pages),
 }));
 
@@ -71,11 +72,6 @@ unsafe extern "C" fn zp_create(name: *const u8, _gfp: bindings::gfp_t) -> *mut c
     unsafe { c_pool::create(name) }
 }
 
-unsafe extern "C" fn zp_destroy(pool: *mut c_void) {
-    // SAFETY: `pool` came from `zp_create` (zpool's contract) and is destroyed once.
-    unsafe { c_pool::destroy(pool) }
-}
-
 unsafe extern "C" fn zp_malloc(pool_ptr: *mut c_void, size: usize, gfp: bindings::gfp_t, handle: *mut usize) -> i32 {
     // SAFETY: a live pool (zpool's contract).
     match unsafe { c_pool::get(pool_ptr) }.malloc(size, Gfp(gfp)) {
@@ -86,22 +82,6 @@ unsafe extern "C" fn zp_malloc(pool_ptr: *mut c_void, size: usize, gfp: bindings
         }
         Err(e) => e.to_errno(),
     }
-}
-
-unsafe extern "C" fn zp_free(pool_ptr: *mut c_void, handle: usize) {
-    // SAFETY: a live pool (zpool's contract).
-    unsafe { c_pool::get(pool_ptr) }.free(handle)
-}
-
-unsafe extern "C" fn zp_map(pool_ptr: *mut c_void, handle: usize, mode: sys::zpool_mapmode) -> *mut c_void {
-    let mode = MapMode::from_c(mode);
-    // SAFETY: a live pool (zpool's contract).
-    unsafe { c_pool::get(pool_ptr) }.map(handle, mode).cast()
-}
-
-unsafe extern "C" fn zp_unmap(pool_ptr: *mut c_void, handle: usize) {
-    // SAFETY: a live pool (zpool's contract).
-    unsafe { c_pool::get(pool_ptr) }.unmap(handle)
 }
 
 unsafe extern "C" fn zp_total_pages(pool_ptr: *mut c_void) -> u64 {

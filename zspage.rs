@@ -15,6 +15,7 @@ use crate::{
     logic::{
         fullness::GROUP_EMPTY,
         layout::{obj_place, ObjPlace},
+        location::Location,
         size_class::{ClassSpec, HANDLE_SIZE, MAX_OBJS_PER_ZSPAGE, MAX_PAGES_PER_ZSPAGE},
         zspage_lock::ZspageLock,
     },
@@ -258,17 +259,24 @@ impl Zspage {
         unsafe { self.read_header(idx) & ALLOCATED_TAG != 0 }
     }
 
-    /// The first allocated object from `from` on, if any.
+    /// The first allocated object from `from` on and the handle that owns it, if any (one
+    /// header read per object scanned).
     ///
     /// # Safety
     ///
     /// As for `is_allocated`.
-    pub(crate) unsafe fn next_allocated(&self, state: &ZspageState, from: u32) -> Option<u32> {
+    pub(crate) unsafe fn next_allocated(&self, state: &ZspageState, from: u32) -> Option<(u32, usize)> {
         if state.inuse == 0 {
             return None;
         }
-        // SAFETY: as the caller guarantees.
-        (from..self.spec().objs_per_zspage).find(|&idx| unsafe { self.is_allocated(state, idx) })
+        if self.spec().huge {
+            return (from == 0).then_some((0, state.huge_handle));
+        }
+        (from..self.spec().objs_per_zspage).find_map(|idx| {
+            // SAFETY: pool lock held (caller).
+            let header = unsafe { self.read_header(idx) };
+            (header & ALLOCATED_TAG != 0).then_some((idx, header & !ALLOCATED_TAG))
+        })
     }
 
     pub(crate) fn class(&self) -> usize {
@@ -387,6 +395,15 @@ impl Zspage {
         Some(old)
     }
 
+    /// Where object `idx` of this zspage is, as a handle slot holds it.
+    pub(crate) fn location(&self, idx: u32) -> Location {
+        let Some(location) = u8::try_from(idx).ok().and_then(|i| Location::new(core::ptr::from_ref(self) as usize, i))
+        else {
+            unreachable!("zspage metadata address or object index out of the location's range")
+        };
+        location
+    }
+
     pub(crate) fn place(&self, idx: u32) -> ObjPlace {
         obj_place(self.spec(), idx)
     }
@@ -400,20 +417,6 @@ impl Zspage {
         let offset = core::mem::offset_of!(Zspage, link);
         // SAFETY: `link` points `offset` bytes into a `Zspage` (caller).
         unsafe { link.byte_sub(offset).cast() }
-    }
-
-    /// The handle that owns allocated object `idx`.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds the pool lock (which excludes the object's free) and `idx` is
-    /// allocated.
-    pub(crate) unsafe fn owner(&self, state: &ZspageState, idx: u32) -> usize {
-        if self.spec().huge {
-            return state.huge_handle;
-        }
-        // SAFETY: headers are written only under the pool lock (held).
-        unsafe { self.read_header(idx) & !ALLOCATED_TAG }
     }
 
     /// The RCU head of a retired zspage: a dead zspage (pages and metadata) is freed one RCU
@@ -439,46 +442,25 @@ impl Zspage {
         unsafe { NonNull::new_unchecked(head.byte_sub(offset).cast()) }
     }
 
-    /// Copies object `idx`, header included, into object `dst_idx` of `dst` (same class),
-    /// for compaction; a huge object's handle moves with it.
+    /// Copies the payload of object `idx` into object `dst_idx` of `dst` (same class), for
+    /// compaction. The header (the handle, or a huge object's metadata handle) was set when
+    /// `dst_idx` was allocated for the same handle.
     ///
     /// # Safety
     ///
     /// The caller holds the pool lock and both zspages' write locks (no reader, no writer of
     /// either object); `idx` is allocated in `self`, `dst_idx` just allocated in `dst`.
-    pub(crate) unsafe fn copy_obj(&self, state: &ZspageState, idx: u32, dst: &Zspage, dst_state: &mut ZspageState, dst_idx: u32) {
+    pub(crate) unsafe fn copy_obj(&self, idx: u32, dst: &Zspage, dst_idx: u32) {
         debug_assert_eq!(self.class, dst.class);
-        let size = self.spec().size_bytes();
-        let mut done = 0;
-        while done < size {
-            let (src_page, src_offset, src_left) = self.locate(idx, done);
-            let (dst_page, dst_offset, dst_left) = dst.locate(dst_idx, done);
-            let n = (size - done).min(src_left).min(dst_left);
-            // SAFETY: both ranges lie within their pages (`locate`); the objects are distinct
-            // (different zspages) and nobody else accesses them (caller's locks).
+        let (header, size) = (self.spec().header_len(), self.spec().size_bytes());
+        self.for_each_part(idx, header, size - header, |page, offset, range| {
+            // SAFETY: the part lies within the source page (layout); the objects are in
+            // different zspages, and nobody else accesses either (caller's locks).
             unsafe {
-                core::ptr::copy_nonoverlapping(
-                    src_page.address().add(src_offset),
-                    dst_page.address().add(dst_offset),
-                    n,
-                )
-            };
-            done += n;
-        }
-        if self.spec().huge {
-            dst_state.huge_handle = state.huge_handle;
-        }
-    }
-
-    /// Where byte `pos` of object `idx` is: its page, the offset in it, and how many of the
-    /// object's bytes from `pos` on are in that page.
-    fn locate(&self, idx: u32, pos: usize) -> (ZsPageRef<'_>, usize, usize) {
-        let place = self.place(idx);
-        if pos < place.first_len {
-            (self.page(place.page), place.offset + pos, place.first_len - pos)
-        } else {
-            (self.page(place.page + 1), pos - place.first_len, self.spec().size_bytes() - pos)
-        }
+                let src = core::slice::from_raw_parts(page.address().add(offset), range.len());
+                dst.write_obj(dst_idx, header + range.start, src);
+            }
+        });
     }
 
     /// The address of object `idx` if it lies in one page (objects that span two pages are

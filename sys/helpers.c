@@ -27,11 +27,6 @@ void rzs_rcu_read_unlock(void)
 	rcu_read_unlock();
 }
 
-unsigned long rzs_page_to_pfn(struct page *page)
-{
-	return page_to_pfn(page);
-}
-
 /* kmem_cache_create() and kmem_cache_alloc() are macros in 6.12. */
 struct kmem_cache *rzs_kmem_cache_create(const char *name, unsigned int size, unsigned int align)
 {
@@ -53,19 +48,9 @@ void rzs_list_add(struct list_head *entry, struct list_head *head)
 	list_add(entry, head);
 }
 
-void rzs_list_add_tail(struct list_head *entry, struct list_head *head)
-{
-	list_add_tail(entry, head);
-}
-
 void rzs_list_del_init(struct list_head *entry)
 {
 	list_del_init(entry);
-}
-
-bool rzs_list_empty(const struct list_head *head)
-{
-	return list_empty(head);
 }
 
 unsigned int rzs_get_cpu(void)

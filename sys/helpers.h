@@ -14,16 +14,13 @@ struct dentry;
 void *rzs_page_address(struct page *page);
 void rzs_rcu_read_lock(void);
 void rzs_rcu_read_unlock(void);
-unsigned long rzs_page_to_pfn(struct page *page);
 
 struct kmem_cache *rzs_kmem_cache_create(const char *name, unsigned int size, unsigned int align);
 void *rzs_kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp);
 
 void rzs_init_list_head(struct list_head *head);
 void rzs_list_add(struct list_head *entry, struct list_head *head);
-void rzs_list_add_tail(struct list_head *entry, struct list_head *head);
 void rzs_list_del_init(struct list_head *entry);
-bool rzs_list_empty(const struct list_head *head);
 
 unsigned int rzs_get_cpu(void);
 void rzs_put_cpu(void);

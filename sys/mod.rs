@@ -81,14 +81,6 @@ impl Gfp {
     pub(crate) fn for_slab(self) -> Gfp {
         Gfp(self.0 & !(bindings::__GFP_HIGHMEM | GFP_MOVABLE))
     }
-
-    /// The mask for zspage pages: the caller's, untouched. Every zspage page is registered
-    /// with the migration core, so `__GFP_MOVABLE` is honoured, and with `__GFP_HIGHMEM` it
-    /// selects ZONE_MOVABLE (either flag alone does not). x86_64 has no highmem: every page,
-    /// ZONE_MOVABLE's too, is in the direct map, where objects are reached.
-    pub(crate) fn for_zspage_pages(self) -> Gfp {
-        self
-    }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -339,13 +331,6 @@ impl ZsPage {
         }
     }
 
-    /// Runs `f` on the page's address. x86_64 has no highmem (checked at compile time above):
-    /// the direct-map address is valid while the page is owned, so no `kmap_local` pair
-    /// (two calls into C on every header access) is needed.
-    fn with_mapped<R>(&self, f: impl FnOnce(*mut u8) -> R) -> R {
-        f(self.address())
-    }
-
     /// Copies `dst.len()` bytes from `offset` in the page.
     ///
     /// # Safety
@@ -354,10 +339,9 @@ impl ZsPage {
     /// their writers); `offset + dst.len()` is at most the page size.
     pub(crate) unsafe fn read(&self, offset: usize, dst: &mut [u8]) {
         debug_assert!(offset + dst.len() <= crate::logic::size_class::PAGE_SIZE);
-        // SAFETY: within the page (caller), no concurrent writer (caller), `dst` is distinct.
-        self.with_mapped(|addr| unsafe {
-            ptr::copy_nonoverlapping(addr.add(offset), dst.as_mut_ptr(), dst.len())
-        })
+        // SAFETY: within the page (caller), no concurrent writer (caller), `dst` is distinct;
+        // the direct-map address is valid while the page is owned (`address`).
+        unsafe { ptr::copy_nonoverlapping(self.address().add(offset), dst.as_mut_ptr(), dst.len()) }
     }
 
     /// Copies `src` to `offset` in the page.
@@ -368,10 +352,9 @@ impl ZsPage {
     /// is at most the page size.
     pub(crate) unsafe fn write(&self, offset: usize, src: &[u8]) {
         debug_assert!(offset + src.len() <= crate::logic::size_class::PAGE_SIZE);
-        // SAFETY: within the page (caller), exclusive access to the bytes (caller).
-        self.with_mapped(|addr| unsafe {
-            ptr::copy_nonoverlapping(src.as_ptr(), addr.add(offset), src.len())
-        })
+        // SAFETY: within the page (caller), exclusive access to the bytes (caller); the
+        // direct-map address is valid while the page is owned (`address`).
+        unsafe { ptr::copy_nonoverlapping(src.as_ptr(), self.address().add(offset), src.len()) }
     }
 
     /// The page's kernel address, for handing an object to a caller between map and unmap.

@@ -24,6 +24,15 @@ poll_until() {
 	done
 }
 
+# wait_zstest PID: wait for a background `zstest ... >/tmp/zstest.out`, show its output, and
+# fail the scenario unless it verified every page.
+wait_zstest() {
+	rc=0
+	wait "$1" || rc=$?
+	cat /tmp/zstest.out
+	[ "$rc" = 0 ] || fail "zstest exited $rc: data did not come back intact"
+}
+
 module_loaded() {
 	[ -d "/sys/module/$1" ]
 }

@@ -16,10 +16,7 @@ poll_until 90 zram_holds_more_than $((8 << 20)) || {
 sleep 1
 check_mm_stat_matches_pool
 echo "zram swap: mm_stat $(cat /sys/block/zram0/mm_stat), pool pages $(rzs_pool_pages)"
-rc=0
-wait $pid || rc=$?
-cat /tmp/zstest.out
-[ "$rc" = 0 ] || fail "zstest exited $rc: data did not come back intact"
+wait_zstest $pid
 swapoff /dev/zram0
 echo 1 >/sys/block/zram0/reset
 expect_eq "pool pages after reset" "$(rzs_pool_pages)" 0

@@ -22,10 +22,7 @@ for _ in $(seq 1 120); do
 	sleep 1
 done
 echo "while stored: zswap stored_pages=$stored pool_total_size=$(zswap_stat pool_total_size) rust_zsmalloc pages=$pages"
-rc=0
-wait $pid || rc=$?
-cat /tmp/zstest.out
-[ "$rc" = 0 ] || fail "zstest exited $rc: data did not come back intact"
+wait_zstest $pid
 [ "$stored" -gt 1000 ] || fail "zswap stored only $stored pages"
 [ "$pages" -gt 0 ] || fail "rust_zsmalloc pool held no pages while zswap stored $stored"
 
