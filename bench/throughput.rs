@@ -18,6 +18,9 @@ use core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use kernel::{c_str, prelude::*};
 
 pub(crate) const THREADS: [usize; 3] = [1, 2, 4];
+/// The largest entry of `THREADS`: the per-thread results have this many slots.
+const MAX_THREADS: usize = 4;
+const _: () = assert!(THREADS[0] <= MAX_THREADS && THREADS[1] <= MAX_THREADS && THREADS[2] <= MAX_THREADS);
 const WINDOW: usize = 32;
 /// Operations between two looks at the clock.
 const BATCH: u64 = 16;
@@ -27,7 +30,7 @@ struct Shared<'a> {
     trace: &'a Trace,
     objects: &'a [Option<Handle>],
     deadline: i64,
-    threads: [PerThread; 4],
+    threads: [PerThread; MAX_THREADS],
 }
 
 #[derive(Default)]

@@ -20,8 +20,10 @@ src=$ZS_BUILD/bench-src
 out=$ZS_BUILD/bench
 mkdir -p "$src" "$out"
 step "bench: build modules against the bench kernel"
-rsync -a --delete --exclude build --exclude target --exclude .git ./ "$src/"
-run_logged "$out/modules.log" "module build against the bench kernel failed" make -C "$src" clean modules KDIR="$kdir"
+# The copy leaves out the debug build's products (.gitignore), and keeps its own from the last
+# bench build, so only what changed is rebuilt.
+rsync -a --delete --filter=':- .gitignore' --exclude .git ./ "$src/"
+run_logged "$out/modules.log" "module build against the bench kernel failed" make -C "$src" modules KDIR="$kdir"
 run_logged "$out/guest-tools.log" "building guest-tools failed" bash -c 'cd guest-tools && cargo build --release'
 # run-guest.sh takes the modules from the repo; point it at the bench build.
 read -r -a scenarios <<<"${ZS_BENCH_SCENARIOS:-bench-micro bench-zswap}"

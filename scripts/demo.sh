@@ -12,8 +12,8 @@ run_logged "$ZS_BUILD/logs/guest-tools.log" "building guest-tools failed" bash -
 bash scripts/run-guest.sh --name demo demo-zswap
 log=$ZS_BUILD/guest/demo/console.log
 grep -E 'DEMO:|zsmalloc_rs: loaded' "$log" | sed -E 's/^\[ *[0-9.]+\] //; s/^DEMO: ?//'
-python3 scripts/check-console.py "$log" demo-zswap >/dev/null || {
-	python3 scripts/check-console.py "$log" demo-zswap | grep FAIL
+verdict=$(python3 scripts/check-console.py "$log" demo-zswap) || {
+	grep FAIL <<<"$verdict"
 	die "the demo did not run cleanly (console: $log)"
 }
 step "demo: done (console: $log)"

@@ -47,7 +47,6 @@ list=$run/initramfs.list
 "$kdir/usr/gen_init_cpio" "$list" | gzip -1 >"$run/initramfs.cpio.gz"
 
 # Swap on a virtio disk backed by a sparse file: swapped pages do not eat guest RAM.
-truncate -s 0 "$run/swap.img"
 truncate -s 1G "$run/swap.img"
 
 # 512 MiB boot memory + a cold-plugged 512 MiB DIMM onlined as movable: offlining its

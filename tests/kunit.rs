@@ -592,7 +592,7 @@ fn seed001_write_after_move(test: &Test) {
 }
 
 /// How long each stress thread runs, in milliseconds of guest time.
-const STRESS_MS: u64 = 12_000;
+const STRESS_MS: u32 = 12_000;
 const STRESS_THREADS: usize = 4;
 /// Movable, like zram's allocations: the pages land where memory offlining must move them.
 const GFP_MOVABLE: Gfp =
@@ -705,11 +705,7 @@ fn stress_concurrent(test: &Test) {
             test.fail(file!(), line!(), "cannot start a stress thread");
         }
     }
-    let mut waited = 0;
-    while waited < STRESS_MS {
-        sys::msleep(100);
-        waited += 100;
-    }
+    sys::msleep(STRESS_MS);
     stress.stop.store(true, Ordering::Release);
     while stress.running.load(Ordering::Acquire) != 0 {
         sys::msleep(10);

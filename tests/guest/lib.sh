@@ -39,11 +39,7 @@ module_loaded() {
 
 # Pages held by all rust_zsmalloc pools (debugfs).
 rzs_pool_pages() {
-	total=0
-	for f in /sys/kernel/debug/rust_zsmalloc/*/total_pages; do
-		[ -f "$f" ] && total=$((total + $(cat "$f")))
-	done
-	echo "$total"
+	rzs_pool_counter total_pages
 }
 
 zswap_stat() {
