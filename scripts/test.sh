@@ -70,6 +70,13 @@ passed=$(grep -c '^PASS' "$results" || true)
 failed=$(grep -c '^FAIL' "$results" || true)
 skipped=$(grep -c '^SKIP' "$results" || true)
 step "test: done (console: $ZS_BUILD/guest/test/console.log, logs: $logs)"
+if [ "$failed" -gt 0 ]; then
+	# The next run overwrites build/guest/test: keep this failure's evidence.
+	kept="$ZS_BUILD/failed/$(date +%Y%m%d-%H%M%S)"
+	mkdir -p "$kept"
+	cp "$ZS_BUILD/guest/test/console.log" "$results" "$kept/" 2>/dev/null || true
+	step "test: failure kept in $kept"
+fi
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
 else
