@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A pool handed to C callers (zpool, the zsmalloc API) as an opaque pointer: created here,
-//! borrowed back for each call, destroyed once.
+//! borrowed back for each call, destroyed once. Shims only: raw values in, typed values out.
 
-use crate::pool::Pool;
+use crate::{
+    handle::Handle,
+    mapping::{MapMode, Mapping},
+    pool::Pool,
+    sys::Gfp,
+};
 use core::ffi::c_void;
-use kernel::{prelude::*, str::CStr};
+use kernel::{bindings, prelude::*, str::CStr};
 
 /// Creates a pool named by the C string `name` for the module's allocator, leaked to C.
 /// Returns null (after a `pr_err`) on failure.
@@ -34,7 +39,7 @@ pub(crate) unsafe fn create(name: *const u8) -> *mut c_void {
 ///
 /// # Safety
 ///
-/// `pool` came from `create` and has not been destroyed.
+/// `pool` came from `create` and is not destroyed while the result is used.
 pub(crate) unsafe fn get<'a>(pool: *mut c_void) -> &'a Pool {
     // SAFETY: `create` leaked a pinned `Pool` there (caller).
     unsafe { &*pool.cast::<Pool>() }
@@ -48,4 +53,53 @@ pub(crate) unsafe fn get<'a>(pool: *mut c_void) -> &'a Pool {
 pub(crate) unsafe fn destroy(pool: *mut c_void) {
     // SAFETY: the box `create` leaked, pinned as it was (caller).
     drop(unsafe { Pin::new_unchecked(KBox::from_raw(pool.cast::<Pool>())) });
+}
+
+/// `malloc` for C: a raw handle, or the error.
+pub(crate) fn malloc(pool: &Pool, size: usize, gfp: bindings::gfp_t) -> Result<usize> {
+    pool.malloc(size, Gfp(gfp)).map(Handle::into_raw)
+}
+
+/// Frees the object of a raw handle; 0 and error values are ignored.
+///
+/// # Safety
+///
+/// `raw` is 0, an error value, or a live handle of `pool` (zsmalloc's contract), not used
+/// again.
+pub(crate) unsafe fn free(pool: &Pool, raw: usize) {
+    // SAFETY: as the caller guarantees; the handle is consumed here.
+    if let Some(handle) = unsafe { Handle::from_raw(raw) } {
+        pool.free(handle);
+    }
+}
+
+/// Maps the object of a raw handle until `unmap`; null on a bad handle.
+///
+/// # Safety
+///
+/// `raw` is a live handle of `pool` that is not mapped (zsmalloc's contract); the caller
+/// unmaps it on the same CPU, without sleeping in between.
+pub(crate) unsafe fn map(pool: &Pool, raw: usize, mode: u32) -> *mut c_void {
+    // SAFETY: a live handle of `pool` (caller), used only for this call.
+    let Some(mut handle) = (unsafe { Handle::from_raw(raw) }) else { return core::ptr::null_mut() };
+    let addr = match pool.map(&mut handle, MapMode::from_c(mode)) {
+        Ok(mapping) => mapping.into_raw().cast(),
+        Err(_) => core::ptr::null_mut(),
+    };
+    // The caller keeps the handle: this was a borrow.
+    let _ = handle.into_raw();
+    addr
+}
+
+/// Ends the mapping `map` made.
+///
+/// # Safety
+///
+/// `raw` was mapped by `map` on `pool` by the current task, which has not unmapped it.
+pub(crate) unsafe fn unmap(pool: &Pool, raw: usize) {
+    // SAFETY: a live, mapped handle of `pool` (caller), used only for this call.
+    let Some(mut handle) = (unsafe { Handle::from_raw(raw) }) else { return };
+    // SAFETY: mapped by `map`, which leaked the mapping on this task (caller).
+    drop(unsafe { Mapping::from_raw(pool, &mut handle) });
+    let _ = handle.into_raw();
 }

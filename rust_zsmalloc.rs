@@ -9,13 +9,19 @@
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::{c_str, prelude::*};
 
+mod allocator;
 mod c_pool;
-mod copybuf;
+mod compaction;
+mod handle;
 #[path = "logic/src/lib.rs"]
 #[allow(unused_attributes, dead_code, unreachable_pub, reason = "shared with the host crate")]
 mod logic;
+mod mapping;
+mod migrate;
 mod pool;
+mod stats;
 mod sys;
+mod testing;
 mod zpool_glue;
 pub mod zs_api;
 mod zspage;
@@ -34,10 +40,10 @@ module! {
 
 /// The allocator every pool of this module uses: published by init before any pool can be
 /// created, cleared by exit.
-static ALLOCATOR: AtomicPtr<pool::Allocator> = AtomicPtr::new(core::ptr::null_mut());
+static ALLOCATOR: AtomicPtr<allocator::Allocator> = AtomicPtr::new(core::ptr::null_mut());
 
 /// The module's allocator, while the module is live.
-pub(crate) fn allocator() -> Option<&'static pool::Allocator> {
+pub(crate) fn allocator() -> Option<&'static allocator::Allocator> {
     // SAFETY: the pointer is null or points at the allocator owned by the module struct,
     // which lives until exit. Every pool holds the module: zpool takes a module reference
     // for each pool (driver `.owner`), and zs_* users depend on this module's symbols, so no
@@ -48,12 +54,12 @@ pub(crate) fn allocator() -> Option<&'static pool::Allocator> {
 struct RustZsmalloc {
     // Dropped first: no pool can be created once the driver is gone.
     _driver: zpool_glue::Registration,
-    _alloc: Pin<KBox<pool::Allocator>>,
+    _alloc: Pin<KBox<allocator::Allocator>>,
 }
 
 impl kernel::Module for RustZsmalloc {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let alloc = pool::Allocator::new(&pool::AllocatorNames {
+        let alloc = allocator::Allocator::new(&allocator::AllocatorNames {
                 zspage_cache: c_str!("rust_zsmalloc_zspage"),
                 handle_cache: c_str!("rust_zsmalloc_handle"),
                 hotplug: c_str!("mm/rust_zsmalloc:prepare"),

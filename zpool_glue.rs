@@ -7,7 +7,7 @@
 
 use crate::{
     c_pool,
-    sys::{self, Gfp},
+    sys,
     zs_api,
 };
 use core::{cell::UnsafeCell, ffi::c_void};
@@ -74,7 +74,7 @@ unsafe extern "C" fn zp_create(name: *const u8, _gfp: bindings::gfp_t) -> *mut c
 
 unsafe extern "C" fn zp_malloc(pool_ptr: *mut c_void, size: usize, gfp: bindings::gfp_t, handle: *mut usize) -> i32 {
     // SAFETY: a live pool (zpool's contract).
-    match unsafe { c_pool::get(pool_ptr) }.malloc(size, Gfp(gfp)) {
+    match c_pool::malloc(unsafe { c_pool::get(pool_ptr) }, size, gfp) {
         Ok(h) => {
             // SAFETY: zpool passes a valid pointer for the handle.
             unsafe { *handle = h };

@@ -8,7 +8,7 @@
 //! Each function only converts pointers and calls the safe `Pool` API. Callers follow
 //! zsmalloc's contract: `pool` comes from `rzs_create_pool`, handles from `rzs_malloc`.
 
-use crate::{c_pool, copybuf::MapMode, sys::Gfp, CLASSES};
+use crate::{c_pool, CLASSES};
 use core::ffi::c_void;
 use kernel::bindings;
 
@@ -32,7 +32,7 @@ pub unsafe extern "C" fn rzs_destroy_pool(pool: *mut c_void) {
 #[no_mangle]
 pub unsafe extern "C" fn rzs_malloc(pool: *mut c_void, size: usize, gfp: bindings::gfp_t) -> usize {
     // SAFETY: a live pool (caller).
-    match unsafe { c_pool::get(pool) }.malloc(size, Gfp(gfp)) {
+    match c_pool::malloc(unsafe { c_pool::get(pool) }, size, gfp) {
         Ok(handle) => handle,
         Err(e) => e.to_errno() as isize as usize,
     }
@@ -41,22 +41,23 @@ pub unsafe extern "C" fn rzs_malloc(pool: *mut c_void, size: usize, gfp: binding
 /// `zs_free`: frees the object; 0 and error values are ignored. Never sleeps.
 #[no_mangle]
 pub unsafe extern "C" fn rzs_free(pool: *mut c_void, handle: usize) {
-    // SAFETY: a live pool (caller).
-    unsafe { c_pool::get(pool) }.free(handle)
+    // SAFETY: a live pool and one of its live handles, or 0 or an error value (caller).
+    unsafe { c_pool::free(c_pool::get(pool), handle) }
 }
 
 /// `zs_map_object`.
 #[no_mangle]
 pub unsafe extern "C" fn rzs_map_object(pool: *mut c_void, handle: usize, mode: u32) -> *mut c_void {
-    // SAFETY: a live pool (caller).
-    unsafe { c_pool::get(pool) }.map(handle, MapMode::from_c(mode)).cast()
+    // SAFETY: a live pool and one of its live handles, not mapped, unmapped on this CPU
+    // without sleeping (caller).
+    unsafe { c_pool::map(c_pool::get(pool), handle, mode) }
 }
 
 /// `zs_unmap_object`.
 #[no_mangle]
 pub unsafe extern "C" fn rzs_unmap_object(pool: *mut c_void, handle: usize) {
-    // SAFETY: a live pool (caller).
-    unsafe { c_pool::get(pool) }.unmap(handle)
+    // SAFETY: a live pool and a handle this task mapped with `rzs_map_object` (caller).
+    unsafe { c_pool::unmap(c_pool::get(pool), handle) }
 }
 
 /// `zs_get_total_pages`.

@@ -5,7 +5,6 @@
  */
 #include <linux/cpuhotplug.h>
 #include <linux/debugfs.h>
-#include <linux/list.h>
 #include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/migrate.h>
@@ -36,21 +35,6 @@ struct kmem_cache *rzs_kmem_cache_create(const char *name, unsigned int size, un
 void *rzs_kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp)
 {
 	return kmem_cache_alloc(cache, gfp);
-}
-
-void rzs_init_list_head(struct list_head *head)
-{
-	INIT_LIST_HEAD(head);
-}
-
-void rzs_list_add(struct list_head *entry, struct list_head *head)
-{
-	list_add(entry, head);
-}
-
-void rzs_list_del_init(struct list_head *entry)
-{
-	list_del_init(entry);
 }
 
 unsigned int rzs_get_cpu(void)
@@ -156,6 +140,15 @@ int rzs_release_movable(struct page *page)
 	}
 	unlock_page(page);
 	return ret;
+}
+
+/* Drops a registered page's link under the page lock its caller (the migration core) holds. */
+bool rzs_clear_movable_locked(struct page *page)
+{
+	if (!__PageMovable(page) || !page_movable_ops(page))
+		return false;
+	__ClearPageMovable(page);
+	return true;
 }
 
 /* Whether the page is still linked to movable operations (PageMovable() is not exported). */

@@ -8,7 +8,6 @@
 struct page;
 struct kunit;
 struct kmem_cache;
-struct list_head;
 struct dentry;
 
 void *rzs_page_address(struct page *page);
@@ -18,9 +17,6 @@ void rzs_rcu_read_unlock(void);
 struct kmem_cache *rzs_kmem_cache_create(const char *name, unsigned int size, unsigned int align);
 void *rzs_kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp);
 
-void rzs_init_list_head(struct list_head *head);
-void rzs_list_add(struct list_head *entry, struct list_head *head);
-void rzs_list_del_init(struct list_head *entry);
 
 unsigned int rzs_get_cpu(void);
 void rzs_put_cpu(void);
@@ -47,6 +43,7 @@ bool rzs_trylock_page(struct page *page);
 void rzs_unlock_page(struct page *page);
 void rzs_msleep(unsigned int msecs);
 int rzs_release_movable(struct page *page);
+bool rzs_clear_movable_locked(struct page *page);
 bool rzs_page_movable(struct page *page);
 void rzs_debugfs_create_classes(struct dentry *dir, void *pool);
 

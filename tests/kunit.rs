@@ -10,26 +10,45 @@ use core::{
 };
 use kernel::{c_str, prelude::*};
 
-#[path = "../copybuf.rs"]
-mod copybuf;
+// The allocator's own files (README "What is where"), compiled with `--cfg zs_kunit`.
+#[path = "../allocator.rs"]
+mod allocator;
+#[path = "../c_pool.rs"]
+#[allow(dead_code, reason = "create, get and destroy serve zsmalloc_rs.ko's shims")]
+mod c_pool;
+#[path = "../compaction.rs"]
+mod compaction;
+#[path = "../handle.rs"]
+mod handle;
 #[path = "../logic/src/lib.rs"]
 #[allow(unused_attributes, dead_code, unreachable_pub, reason = "shared with the host crate")]
 mod logic;
+#[path = "../mapping.rs"]
+mod mapping;
+#[path = "../migrate.rs"]
+mod migrate;
 #[path = "../pool.rs"]
 mod pool;
+#[path = "../stats.rs"]
+mod stats;
 #[path = "../sys/mod.rs"]
 #[allow(dead_code, reason = "the suite uses part of the bindings")]
 mod sys;
+#[path = "../testing.rs"]
+mod testing;
 #[path = "../zspage.rs"]
 mod zspage;
 
 mod kunit_support;
 
-use copybuf::MapMode;
+use mapping::MapMode;
 use kunit_support::{check, check_eq, kunit_suite, Test};
 use logic::size_class::{HANDLE_SIZE, PAGE_SIZE};
-use pool::{Allocator, AllocatorNames, Pool, MOVABLE_PAGES};
-use sys::{fault, Gfp};
+use allocator::{Allocator, AllocatorNames, MOVABLE_PAGES};
+use handle::Handle;
+use pool::Pool;
+use sys::Gfp;
+use testing::{fault, hooks};
 
 /// The size-class table, as in the allocator module.
 pub(crate) static CLASSES: logic::size_class::ClassTable = logic::size_class::ClassTable::new();
@@ -72,13 +91,19 @@ impl Drop for ZsmallocKunit {
     }
 }
 
-fn allocator() -> &'static Allocator {
+/// The allocator, for the shared sources (`c_pool.rs` is not part of this module).
+#[allow(dead_code, reason = "the name the allocator sources use")]
+pub(crate) fn allocator() -> Option<&'static Allocator> {
+    Some(test_allocator())
+}
+
+fn test_allocator() -> &'static Allocator {
     // SAFETY: set by init before any case runs, cleared only at module exit after the suite.
     unsafe { &*ALLOCATOR.load(Ordering::Acquire) }
 }
 
 fn new_pool() -> Pin<KBox<Pool>> {
-    match Pool::new(allocator(), c_str!("kunit")) {
+    match Pool::new(test_allocator(), c_str!("kunit")) {
         Ok(pool) => pool,
         Err(e) => panic!("cannot create a test pool: {e:?}"),
     }
@@ -91,6 +116,23 @@ const GFP: Gfp = Gfp(kernel::bindings::GFP_KERNEL);
 fn settled_live_pages() -> isize {
     sys::rcu_barrier();
     fault::LIVE_PAGES.load(Ordering::Relaxed)
+}
+
+/// Pushes `handle`, or gives it back when the list cannot grow.
+fn push<'p>(handles: &mut KVec<Handle<'p>>, handle: Handle<'p>) -> Result<(), Handle<'p>> {
+    if handles.reserve(1, GFP_KERNEL).is_err() {
+        return Err(handle);
+    }
+    // Room reserved just above: the push cannot fail.
+    let _ = handles.push(handle, GFP_KERNEL);
+    Ok(())
+}
+
+/// Frees every handle of `handles`.
+fn free_all<'p>(pool: &'p Pool, handles: KVec<Handle<'p>>) {
+    for handle in handles {
+        pool.free(handle);
+    }
 }
 
 /// A deterministic byte pattern for object `n`.
@@ -132,14 +174,20 @@ fn class_table_edges(test: &Test) {
 /// `malloc` returns upstream's errors and never a 0 or error-valued handle.
 fn malloc_errors_and_handles(test: &Test) {
     let pool = new_pool();
-    check_eq!(test, pool.malloc(0, GFP), Err(EINVAL));
-    check_eq!(test, pool.malloc(PAGE_SIZE + 1, GFP), Err(ENOSPC));
-    let handle = pool.malloc(100, GFP).unwrap_or(0);
-    check!(test, handle != 0 && handle < usize::MAX - 4095);
+    check_eq!(test, pool.malloc(0, GFP).err(), Some(EINVAL));
+    check_eq!(test, pool.malloc(PAGE_SIZE + 1, GFP).err(), Some(ENOSPC));
+    let Ok(handle) = pool.malloc(100, GFP) else {
+        test.fail(file!(), line!(), "malloc failed");
+        return;
+    };
+    let raw = handle.raw();
+    check!(test, raw != 0 && raw < usize::MAX - 4095);
     pool.free(handle);
-    // Freeing 0 or an error value does nothing.
-    pool.free(0);
-    pool.free(ENOMEM.to_errno() as isize as usize);
+    // 0 and error values are no handles (zsmalloc's free ignores them).
+    // SAFETY: neither value is a handle: `from_raw` must refuse both.
+    check!(test, unsafe { Handle::from_raw(0) }.is_none());
+    // SAFETY: as above.
+    check!(test, unsafe { Handle::from_raw(ENOMEM.to_errno() as isize as usize) }.is_none());
     check_eq!(test, pool.total_pages(), 0);
 }
 
@@ -151,30 +199,29 @@ fn write_and_verify(test: &Test, pool: &Pool, len: usize, count: usize) -> bool 
             test.fail(file!(), line!(), "malloc failed");
             return false;
         };
+        let mut handle = handle;
         let mode = if n % 2 == 0 { MapMode::WriteOnly } else { MapMode::ReadWrite };
-        pool.with_object(handle, mode, len, |bytes| {
+        let _ = pool.with_object(&mut handle, mode, len, |bytes| {
             bytes.iter_mut().enumerate().for_each(|(i, b)| *b = pattern(n, i))
         });
-        if handles.push(handle, GFP_KERNEL).is_err() {
+        if let Err(handle) = push(&mut handles, handle) {
             pool.free(handle);
             test.fail(file!(), line!(), "out of memory for the handle list");
             return false;
         }
     }
     let mut ok = true;
-    for (n, &handle) in handles.iter().enumerate() {
+    for (n, handle) in handles.iter_mut().enumerate() {
         let mode = if n % 2 == 0 { MapMode::ReadOnly } else { MapMode::ReadWrite };
         let intact = pool.with_object(handle, mode, len, |bytes| {
             bytes.len() == len && bytes.iter().enumerate().all(|(i, &b)| b == pattern(n, i))
         });
-        if !intact {
-            pr_err!("object {} of {} bytes read back wrong (spans pages: {})\n", n, len, pool.spans_pages(handle));
+        if intact != Ok(true) {
+            pr_err!("object {} of {} bytes read back wrong (spans pages: {})\n", n, len, pool.object_place(handle).0);
             ok = false;
         }
     }
-    for &handle in handles.iter() {
-        pool.free(handle);
-    }
+    free_all(pool, handles);
     ok
 }
 
@@ -194,25 +241,27 @@ fn spanning_copy_rules(test: &Test) {
     // 1500 + 8 bytes: a multi-page class whose objects cross page boundaries.
     let len = 1500;
     let mut handles = KVec::new();
-    let mut spanning = None;
-    while spanning.is_none() && handles.len() < 64 {
+    // Two spanning objects: one for the copy rules, one to map while the first is mapped.
+    let mut spanning = KVec::new();
+    while spanning.len() < 2 && handles.len() < 64 {
         let Ok(handle) = pool.malloc(len, GFP) else { break };
-        if handles.push(handle, GFP_KERNEL).is_err() {
+        let list = if pool.object_place(&handle).0 { &mut spanning } else { &mut handles };
+        if let Err(handle) = push(list, handle) {
             pool.free(handle);
             break;
         }
-        if pool.spans_pages(handle) {
-            spanning = Some(handle);
-        }
     }
-    let Some(handle) = spanning else {
-        handles.iter().for_each(|&h| pool.free(h));
-        test.fail(file!(), line!(), "no spanning object among 64 of 1500 bytes");
+    if spanning.len() < 2 {
+        free_all(&pool, handles);
+        free_all(&pool, spanning);
+        test.fail(file!(), line!(), "not two spanning objects among 64 of 1500 bytes");
         return;
-    };
+    }
+    let (first, rest) = spanning.split_at_mut(1);
+    let (handle, other) = (&mut first[0], &mut rest[0]);
     // Stay on one CPU so every map below uses the same copy buffer.
     let pin = sys::CpuPin::new();
-    pool.with_object(handle, MapMode::WriteOnly, len, |b| b.fill(0xb0));
+    let _ = pool.with_object(handle, MapMode::WriteOnly, len, |b| b.fill(0xb0));
     // RO: the copy is the object; scribbling on it must not reach the object.
     let saw_b = pool.with_object(handle, MapMode::ReadOnly, len, |b| {
         let saw = b.iter().all(|&x| x == 0xb0);
@@ -221,19 +270,28 @@ fn spanning_copy_rules(test: &Test) {
     });
     let still_b = pool.with_object(handle, MapMode::ReadWrite, len, |b| b.iter().all(|&x| x == 0xb0));
     // Leave 0xc0 in the buffer again, then WO must hand out the buffer as it is (no copy in).
-    pool.with_object(handle, MapMode::ReadOnly, len, |b| b.fill(0xc0));
+    let _ = pool.with_object(handle, MapMode::ReadOnly, len, |b| b.fill(0xc0));
     let no_copy_in = pool.with_object(handle, MapMode::WriteOnly, len, |b| {
         let untouched = b.iter().all(|&x| x == 0xc0);
         b.fill(0xd0);
         untouched
     });
     let now_d = pool.with_object(handle, MapMode::ReadOnly, len, |b| b.iter().all(|&x| x == 0xd0));
+    // A second mapping on this CPU while the first holds the copy buffer gets no buffer
+    // (EBUSY) instead of an alias of the first one's.
+    let first_map = pool.map(handle, MapMode::ReadOnly);
+    let nested = pool.map(other, MapMode::ReadOnly).err();
+    let first_ok = first_map.is_ok();
+    drop(first_map);
     drop(pin);
-    handles.iter().for_each(|&h| pool.free(h));
-    check!(test, saw_b);
-    check!(test, still_b);
-    check!(test, no_copy_in);
-    check!(test, now_d);
+    free_all(&pool, handles);
+    free_all(&pool, spanning);
+    check!(test, first_ok);
+    check!(test, saw_b == Ok(true));
+    check!(test, still_b == Ok(true));
+    check!(test, no_copy_in == Ok(true));
+    check!(test, now_d == Ok(true));
+    check_eq!(test, nested, Some(EBUSY));
     check_eq!(test, pool.total_pages(), 0);
 }
 
@@ -270,11 +328,11 @@ fn alloc_failure_leaks_nothing(test: &Test) {
 fn total_pages_tracks_zspages(test: &Test) {
     let pool = new_pool();
     let pages_before = settled_live_pages();
-    let mut handles = KVec::new();
+    let (mut even, mut odd) = (KVec::new(), KVec::new());
     for n in 0..2000usize {
         match pool.malloc(64 + (n * 37) % 3000, GFP) {
             Ok(handle) => {
-                if handles.push(handle, GFP_KERNEL).is_err() {
+                if let Err(handle) = push(if n % 2 == 0 { &mut even } else { &mut odd }, handle) {
                     pool.free(handle);
                 }
             }
@@ -288,10 +346,9 @@ fn total_pages_tracks_zspages(test: &Test) {
     let live = settled_live_pages() - pages_before;
     check!(test, pool.total_pages() > 0);
     check_eq!(test, pool.total_pages() as isize, live);
-    // Free in an order unlike the allocation order: even slots, then odd ones.
-    for parity in [0, 1] {
-        handles.iter().skip(parity).step_by(2).for_each(|&handle| pool.free(handle));
-    }
+    // Free in an order unlike the allocation order: even ones, then odd ones.
+    free_all(&pool, even);
+    free_all(&pool, odd);
     check_eq!(test, pool.total_pages(), 0);
     check_eq!(test, settled_live_pages(), pages_before);
 }
@@ -302,9 +359,13 @@ fn destroy_with_live_objects(test: &Test) {
     let pages_before = settled_live_pages();
     let pool = new_pool();
     for n in 0..500usize {
-        if pool.malloc(1 + (n * 53) % PAGE_SIZE, GFP).is_err() {
-            test.fail(file!(), line!(), "malloc failed");
-            return;
+        match pool.malloc(1 + (n * 53) % PAGE_SIZE, GFP) {
+            // Left for the destroy to free: the handle is dropped, not freed.
+            Ok(handle) => core::mem::forget(handle),
+            Err(_) => {
+                test.fail(file!(), line!(), "malloc failed");
+                return;
+            }
         }
     }
     check!(test, settled_live_pages() > pages_before);
@@ -312,41 +373,63 @@ fn destroy_with_live_objects(test: &Test) {
     check_eq!(test, settled_live_pages(), pages_before);
 }
 
+/// A surviving object of `fragmented_pool`: its handle, pattern number and length.
+struct Live<'p> {
+    handle: Handle<'p>,
+    n: usize,
+    len: usize,
+}
+
 /// Fills a pool with objects of mixed sizes, frees two thirds of them scattered across the
-/// zspages, and returns the survivors (handle, pattern number, length).
-fn fragmented_pool(test: &Test, pool: &Pool) -> Option<KVec<(usize, usize, usize)>> {
+/// zspages, and returns the survivors.
+fn fragmented_pool<'p>(test: &Test, pool: &'p Pool) -> Option<KVec<Live<'p>>> {
     // Allocate everything first: frees during the fill would be refilled at once.
     let mut all = KVec::new();
     for n in 0..3000usize {
         // Four sizes, so that each class has many zspages to compact.
         let len = [100, 700, 1500, 3000][n % 4] + n % 7;
-        let Ok(handle) = pool.malloc(len, GFP) else {
+        let Ok(mut handle) = pool.malloc(len, GFP) else {
             test.fail(file!(), line!(), "malloc failed");
             break;
         };
-        pool.with_object(handle, MapMode::WriteOnly, len, |b| {
+        let _ = pool.with_object(&mut handle, MapMode::WriteOnly, len, |b| {
             b.iter_mut().enumerate().for_each(|(i, x)| *x = pattern(n, i))
         });
-        if all.push((handle, n, len), GFP_KERNEL).is_err() {
+        if all.reserve(1, GFP_KERNEL).is_err() {
             pool.free(handle);
             test.fail(file!(), line!(), "out of memory for the handle list");
             break;
         }
+        let _ = all.push(Live { handle, n, len }, GFP_KERNEL);
     }
+    let complete = all.len() == 3000;
     let mut live = KVec::new();
-    for &(handle, n, len) in all.iter() {
-        if n % 3 != 0 || live.push((handle, n, len), GFP_KERNEL).is_err() {
-            pool.free(handle);
+    for object in all {
+        if object.n % 3 != 0 || live.reserve(1, GFP_KERNEL).is_err() {
+            pool.free(object.handle);
+        } else {
+            let _ = live.push(object, GFP_KERNEL);
         }
     }
-    (all.len() == 3000).then_some(live)
+    if !complete {
+        free_live(pool, live);
+        return None;
+    }
+    Some(live)
 }
 
-fn all_intact(pool: &Pool, live: &[(usize, usize, usize)]) -> bool {
-    live.iter().all(|&(handle, n, len)| {
-        pool.with_object(handle, MapMode::ReadOnly, len, |b| {
+fn free_live<'p>(pool: &'p Pool, live: KVec<Live<'p>>) {
+    for object in live {
+        pool.free(object.handle);
+    }
+}
+
+fn all_intact(pool: &Pool, live: &mut [Live<'_>]) -> bool {
+    live.iter_mut().all(|object| {
+        let (n, len) = (object.n, object.len);
+        pool.with_object(&mut object.handle, MapMode::ReadOnly, len, |b| {
             b.iter().enumerate().all(|(i, &x)| x == pattern(n, i))
-        })
+        }) == Ok(true)
     })
 }
 
@@ -354,7 +437,7 @@ fn all_intact(pool: &Pool, live: &[(usize, usize, usize)]) -> bool {
 /// surviving object reads back byte for byte through its (repointed) handle.
 fn compaction_frees_pages_keeps_data(test: &Test) {
     let pool = new_pool();
-    let Some(live) = fragmented_pool(test, &pool) else { return };
+    let Some(mut live) = fragmented_pool(test, &pool) else { return };
     let before = pool.total_pages();
     let freed = pool.compact();
     let after = pool.total_pages();
@@ -362,11 +445,11 @@ fn compaction_frees_pages_keeps_data(test: &Test) {
     check!(test, freed > 0);
     check_eq!(test, before - after, freed);
     check_eq!(test, pool.pages_compacted(), freed);
-    check!(test, all_intact(&pool, &live));
+    check!(test, all_intact(&pool, &mut live));
     // Compacted once, the pool has (almost) nothing left to give.
     check!(test, pool.compact() <= freed / 4);
-    check!(test, all_intact(&pool, &live));
-    live.iter().for_each(|&(handle, _, _)| pool.free(handle));
+    check!(test, all_intact(&pool, &mut live));
+    free_live(&pool, live);
     check_eq!(test, pool.total_pages(), 0);
 }
 
@@ -374,23 +457,63 @@ fn compaction_frees_pages_keeps_data(test: &Test) {
 /// instead of waiting; the reader's object stays where it is, intact.
 fn compaction_skips_mapped_zspage(test: &Test) {
     let pool = new_pool();
-    let Some(live) = fragmented_pool(test, &pool) else { return };
-    let (handle, n, len) = live[0];
-    let addr = pool.map(handle, MapMode::ReadOnly);
-    let freed = pool.compact();
-    // SAFETY: `map` returned the object (or its copy), valid for `len` bytes until `unmap`.
-    let bytes = unsafe { core::slice::from_raw_parts(addr, len) };
-    let intact = bytes.iter().enumerate().all(|(i, &x)| x == pattern(n, i));
-    let same_place = pool.object_address(handle) == Some(addr) || pool.spans_pages(handle);
-    pool.unmap(handle);
+    let Some(mut live) = fragmented_pool(test, &pool) else { return };
+    let (intact, same_place, freed) = {
+        let (first, rest) = live.split_at_mut(1);
+        let Live { handle, n, len } = &mut first[0];
+        let (n, len) = (*n, *len);
+        let (spans, _, place_before) = pool.object_place(handle);
+        let Ok(mut mapping) = pool.map(handle, MapMode::ReadOnly) else {
+            test.fail(file!(), line!(), "map failed");
+            return;
+        };
+        let freed = pool.compact();
+        let bytes = mapping.bytes();
+        let addr = bytes.as_mut_ptr();
+        let intact = bytes[..len].iter().enumerate().all(|(i, &x)| x == pattern(n, i));
+        drop(mapping);
+        let _ = rest;
+        (intact, spans || place_before == Some(addr), freed)
+    };
     check!(test, intact);
     check!(test, same_place);
     check!(test, freed > 0);
-    check!(test, all_intact(&pool, &live));
-    live.iter().for_each(|&(handle, _, _)| pool.free(handle));
+    check!(test, all_intact(&pool, &mut live));
+    free_live(&pool, live);
 }
 
-/// The pool and handle a seed test's hook acts on (hooks are plain functions).
+/// The hook the allocator's test points run (`testing::hooks::run` calls `run`).
+mod kunit_hooks {
+    use super::hooks::Point;
+    use core::sync::atomic::{AtomicU8, Ordering};
+
+    /// Which hook is installed.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    #[repr(u8)]
+    pub(crate) enum Hook {
+        None,
+        FreeHandle,
+        MallocInWindow,
+        WriteMovedObject,
+    }
+
+    static ACTIVE: AtomicU8 = AtomicU8::new(Hook::None as u8);
+
+    pub(crate) fn set(hook: Hook) {
+        ACTIVE.store(hook as u8, Ordering::Release);
+    }
+
+    pub(crate) fn run(point: Point) {
+        match ACTIVE.load(Ordering::Acquire) {
+            x if x == Hook::FreeHandle as u8 => super::free_hook_handle(point),
+            x if x == Hook::MallocInWindow as u8 => super::malloc_in_window(point),
+            x if x == Hook::WriteMovedObject as u8 => super::write_moved_object(point),
+            _ => {}
+        }
+    }
+}
+
+/// The pool and raw handle a seed test's hook acts on (hooks are plain functions).
 static HOOK_POOL: AtomicPtr<Pool> = AtomicPtr::new(core::ptr::null_mut());
 static HOOK_HANDLE: AtomicUsize = AtomicUsize::new(0);
 
@@ -400,35 +523,51 @@ fn hook_pool() -> &'static Pool {
     unsafe { &*HOOK_POOL.load(Ordering::Acquire) }
 }
 
+/// The handle a hook was given through `HOOK_HANDLE` (raw), as a `Handle` again.
+///
+/// # Safety
+///
+/// `raw` is a live handle of `hook_pool()`, which nobody else uses meanwhile.
+unsafe fn hook_handle(raw: usize) -> Option<Handle<'static>> {
+    // SAFETY: as the caller guarantees.
+    unsafe { Handle::from_raw(raw) }
+}
+
 /// Acts as the migration core on the page where `handle`'s object starts: takes a
 /// reference, locks the page, isolates it, runs `between`, then migrates it to a fresh page
 /// and puts it back if that failed. Returns the isolation verdict and the migration result.
-fn act_as_migration_core(pool: &Pool, handle: usize, between: impl FnOnce()) -> Option<(bool, i32)> {
-    let src = pool.object_page(handle);
-    // SAFETY: a live page of the pool; the core holds its own reference while it works.
-    let core_ref = unsafe { sys::ZsPage::adopt(NonNull::new(src)?) };
-    if !sys::try_lock_page(src) {
+fn act_as_migration_core(pool: &Pool, handle: &Handle<'_>, between: impl FnOnce()) -> Option<(bool, i32)> {
+    use sys::test_pages;
+    let src = NonNull::new(pool.object_place(handle).1)?;
+    // SAFETY: a live page of the pool, locked below only if the lock is free.
+    if !unsafe { test_pages::try_lock(src.as_ptr()) } {
         return None;
     }
+    // SAFETY: locked just above, referenced by its zspage; acting as the core.
+    let core_ref = sys::ZsPage::adopt(&unsafe { sys::LockedPage::from_raw(src) });
     // SAFETY: as the migration core does: a movable page of ours, locked and referenced.
-    let isolated = unsafe { pool::isolate_page(src, 0) };
+    let isolated = unsafe { (migrate::MOVABLE_OPS.isolate_page?)(src.as_ptr(), 0) };
     between();
     let mut rc = EAGAIN.to_errno();
     if isolated {
         let dst = sys::ZsPage::alloc(GFP)?;
-        if sys::try_lock_page(dst.as_ptr()) {
+        // SAFETY: a fresh page, ours.
+        if unsafe { test_pages::try_lock(dst.as_ptr()) } {
             // SAFETY: as the core: `src` isolated and locked, `dst` fresh and locked.
-            rc = unsafe { pool::migrate_page(dst.as_ptr(), src, 0) };
-            sys::unlock_page(dst.as_ptr());
+            rc = unsafe { (migrate::MOVABLE_OPS.migrate_page?)(dst.as_ptr(), src.as_ptr(), 0) };
+            // SAFETY: locked above.
+            unsafe { test_pages::unlock(dst.as_ptr()) };
         }
         // The core puts a page back only while it is still movable.
-        if rc != 0 && sys::page_is_movable(src) {
+        // SAFETY: `src` is live and locked.
+        if rc != 0 && unsafe { test_pages::is_movable(src.as_ptr()) } {
             // SAFETY: as the core: isolated, locked, still movable.
-            unsafe { pool::putback_page(src) };
+            unsafe { (migrate::MOVABLE_OPS.putback_page?)(src.as_ptr()) };
         }
         drop(dst);
     }
-    sys::unlock_page(src);
+    // SAFETY: locked above.
+    unsafe { test_pages::unlock(src.as_ptr()) };
     drop(core_ref);
     Some((isolated, rc))
 }
@@ -444,36 +583,45 @@ fn seed000_free_while_isolated(test: &Test) {
         test.fail(file!(), line!(), "malloc failed");
         return;
     };
-    let result = act_as_migration_core(&pool, handle, || {
-        pool.free(handle);
+    let raw = handle.into_raw();
+    // SAFETY: the handle just given up, used once here.
+    let Some(handle) = (unsafe { Handle::from_raw(raw) }) else { return };
+    let result = act_as_migration_core(&pool, &handle, || {
+        // SAFETY: the live handle `raw`, used only here from now on.
+        if let Some(h) = unsafe { Handle::from_raw(raw) } {
+            pool.free(h);
+        }
         // The zspage's grace period ends, and it is freed, while the page is isolated.
         sys::rcu_barrier();
     });
+    let _ = handle.into_raw();
     check_eq!(test, result, Some((true, EAGAIN.to_errno())));
     check_eq!(test, settled_live_pages(), pages_before);
     check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), movable_before);
 }
 
-fn free_hook_handle(point: sys::hooks::Point) {
-    if point == sys::hooks::Point::AfterPageLookup {
-        let handle = HOOK_HANDLE.swap(0, Ordering::AcqRel);
-        if handle != 0 {
+fn free_hook_handle(point: hooks::Point) {
+    if point == hooks::Point::AfterPageLookup {
+        let raw = HOOK_HANDLE.swap(0, Ordering::AcqRel);
+        // SAFETY: the case handed its live handle over through `HOOK_HANDLE`.
+        if let Some(handle) = unsafe { hook_handle(raw) } {
             hook_pool().free(handle);
         }
     }
 }
-static FREE_HOOK_HANDLE: fn(sys::hooks::Point) = free_hook_handle;
 
-fn malloc_in_window(point: sys::hooks::Point) {
-    if point == sys::hooks::Point::AfterCompactionRound && HOOK_HANDLE.load(Ordering::Acquire) == 0 {
-        let handle = hook_pool().malloc(SEED002_LEN, GFP).unwrap_or(0);
-        if handle != 0 {
-            hook_pool().with_object(handle, MapMode::WriteOnly, SEED002_LEN, |b| b.fill(0x02));
-        }
-        HOOK_HANDLE.store(handle, Ordering::Release);
+fn malloc_in_window(point: hooks::Point) {
+    if point == hooks::Point::AfterCompactionRound && HOOK_HANDLE.load(Ordering::Acquire) == 0 {
+        let raw = match hook_pool().malloc(SEED002_LEN, GFP) {
+            Ok(mut handle) => {
+                let _ = hook_pool().with_object(&mut handle, MapMode::WriteOnly, SEED002_LEN, |b| b.fill(0x02));
+                handle.into_raw()
+            }
+            Err(_) => 0,
+        };
+        HOOK_HANDLE.store(raw, Ordering::Release);
     }
 }
-static MALLOC_IN_WINDOW: fn(sys::hooks::Point) = malloc_in_window;
 const SEED002_LEN: usize = 1500;
 
 /// Seed 002: compaction empties a zspage; another path (an allocation, right after the
@@ -490,7 +638,7 @@ fn seed002_emptied_zspage_stays_off_lists(test: &Test) {
     for _ in 0..2 * per_zspage {
         match pool.malloc(SEED002_LEN, GFP) {
             Ok(h) => {
-                if handles.push(h, GFP_KERNEL).is_err() {
+                if let Err(h) = push(&mut handles, h) {
                     pool.free(h);
                 }
             }
@@ -498,25 +646,30 @@ fn seed002_emptied_zspage_stays_off_lists(test: &Test) {
         }
     }
     check_eq!(test, handles.len(), 2 * per_zspage);
-    for &h in handles[1..per_zspage].iter() {
-        pool.free(h);
+    let mut kept = KVec::new();
+    for (i, h) in handles.into_iter().enumerate() {
+        if (1..=per_zspage).contains(&i) {
+            pool.free(h);
+        } else if let Err(h) = push(&mut kept, h) {
+            pool.free(h);
+        }
     }
-    pool.free(handles[per_zspage]);
     HOOK_POOL.store(core::ptr::from_ref(&*pool).cast_mut(), Ordering::Release);
     HOOK_HANDLE.store(0, Ordering::Release);
-    sys::hooks::set(&MALLOC_IN_WINDOW);
+    kunit_hooks::set(kunit_hooks::Hook::MallocInWindow);
     let freed = pool.compact();
-    sys::hooks::clear();
+    kunit_hooks::set(kunit_hooks::Hook::None);
     let newcomer = HOOK_HANDLE.swap(0, Ordering::AcqRel);
     // Let the emptied zspage's grace period pass: its pages and metadata are freed now.
     sys::rcu_barrier();
     check!(test, freed > 0 && newcomer != 0);
-    check!(test, pool.with_object(newcomer, MapMode::ReadOnly, SEED002_LEN, |b| b.iter().all(|&x| x == 0x02)));
-    pool.free(newcomer);
-    pool.free(handles[0]);
-    for &h in handles[per_zspage + 1..].iter() {
-        pool.free(h);
+    // SAFETY: the hook's live handle, handed over through `HOOK_HANDLE`.
+    if let Some(mut newcomer) = unsafe { Handle::from_raw(newcomer) } {
+        let intact = pool.with_object(&mut newcomer, MapMode::ReadOnly, SEED002_LEN, |b| b.iter().all(|&x| x == 0x02));
+        check!(test, intact == Ok(true));
+        pool.free(newcomer);
     }
+    free_all(&pool, kept);
     check_eq!(test, pool.total_pages(), 0);
 }
 
@@ -531,12 +684,15 @@ fn seed003_free_mid_migration(test: &Test) {
         return;
     };
     HOOK_POOL.store(core::ptr::from_ref(&*pool).cast_mut(), Ordering::Release);
-    let result = act_as_migration_core(&pool, handle, || {
+    let raw = handle.raw();
+    let result = act_as_migration_core(&pool, &handle, || {
         // Free at the lookup inside `migrate_page`.
-        HOOK_HANDLE.store(handle, Ordering::Release);
-        sys::hooks::set(&FREE_HOOK_HANDLE);
+        HOOK_HANDLE.store(raw, Ordering::Release);
+        kunit_hooks::set(kunit_hooks::Hook::FreeHandle);
     });
-    sys::hooks::clear();
+    // The hook freed it (checked below): this copy of the handle is spent.
+    core::mem::forget(handle);
+    kunit_hooks::set(kunit_hooks::Hook::None);
     check_eq!(test, HOOK_HANDLE.load(Ordering::Acquire), 0);
     check_eq!(test, result, Some((true, EAGAIN.to_errno())));
     check_eq!(test, settled_live_pages(), pages_before);
@@ -547,32 +703,44 @@ fn seed003_free_mid_migration(test: &Test) {
 /// (-EAGAIN; it neither spins nor sleeps) and the reader's data is intact.
 fn seed004_migration_meets_reader(test: &Test) {
     let pool = new_pool();
-    let Ok(handle) = pool.malloc(100, GFP) else {
+    let Ok(mut handle) = pool.malloc(100, GFP) else {
         test.fail(file!(), line!(), "malloc failed");
         return;
     };
-    pool.with_object(handle, MapMode::WriteOnly, 100, |b| b.fill(0x44));
-    let addr = pool.map(handle, MapMode::ReadOnly);
-    let result = act_as_migration_core(&pool, handle, || {});
-    // SAFETY: mapped above for 100 bytes until `unmap`.
-    let intact = unsafe { core::slice::from_raw_parts(addr, 100) }.iter().all(|&b| b == 0x44);
-    pool.unmap(handle);
+    let _ = pool.with_object(&mut handle, MapMode::WriteOnly, 100, |b| b.fill(0x44));
+    let raw = handle.raw();
+    let (result, intact) = {
+        let Ok(mut mapping) = pool.map(&mut handle, MapMode::ReadOnly) else {
+            test.fail(file!(), line!(), "map failed");
+            return;
+        };
+        // SAFETY: the mapped handle, only read to find its page (acting as the core).
+        let Some(alias) = (unsafe { Handle::from_raw(raw) }) else { return };
+        let result = act_as_migration_core(&pool, &alias, || {});
+        let _ = alias.into_raw();
+        let intact = mapping.bytes()[..100].iter().all(|&b| b == 0x44);
+        (result, intact)
+    };
     check_eq!(test, result, Some((true, EAGAIN.to_errno())));
     check!(test, intact);
     // With the reader gone, the same page moves.
-    check_eq!(test, act_as_migration_core(&pool, handle, || {}), Some((true, 0)));
-    check!(test, pool.with_object(handle, MapMode::ReadOnly, 100, |b| b.iter().all(|&x| x == 0x44)));
+    check_eq!(test, act_as_migration_core(&pool, &handle, || {}), Some((true, 0)));
+    check!(test, pool.with_object(&mut handle, MapMode::ReadOnly, 100, |b| b.iter().all(|&x| x == 0x44)) == Ok(true));
     pool.free(handle);
 }
 
-fn write_moved_object(point: sys::hooks::Point) {
-    if let sys::hooks::Point::AfterCompactionMove(moved) = point {
+fn write_moved_object(point: hooks::Point) {
+    if let hooks::Point::AfterCompactionMove(moved) = point {
         if moved != 0 && HOOK_HANDLE.compare_exchange(0, moved, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-            hook_pool().with_object(moved, MapMode::ReadWrite, usize::MAX, |b| b.fill(0x5a));
+            // SAFETY: a live handle of the hook's pool (compaction just moved its object),
+            // which the case does not use while compaction runs.
+            if let Some(mut handle) = unsafe { hook_handle(moved) } {
+                let _ = hook_pool().with_object(&mut handle, MapMode::ReadWrite, usize::MAX, |b| b.fill(0x5a));
+                let _ = handle.into_raw();
+            }
         }
     }
 }
-static WRITE_MOVED_OBJECT: fn(sys::hooks::Point) = write_moved_object;
 
 /// Seed 001: a reader writes an object right after compaction moved it. The handle must
 /// already name the new copy (repointed in one store after the copy, under the locks that
@@ -582,13 +750,18 @@ fn seed001_write_after_move(test: &Test) {
     let Some(live) = fragmented_pool(test, &pool) else { return };
     HOOK_POOL.store(core::ptr::from_ref(&*pool).cast_mut(), Ordering::Release);
     HOOK_HANDLE.store(0, Ordering::Release);
-    sys::hooks::set(&WRITE_MOVED_OBJECT);
+    kunit_hooks::set(kunit_hooks::Hook::WriteMovedObject);
     let freed = pool.compact();
-    sys::hooks::clear();
+    kunit_hooks::set(kunit_hooks::Hook::None);
     let moved = HOOK_HANDLE.swap(0, Ordering::AcqRel);
     check!(test, freed > 0 && moved != 0);
-    check!(test, pool.with_object(moved, MapMode::ReadOnly, usize::MAX, |b| b.iter().all(|&x| x == 0x5a)));
-    live.iter().for_each(|&(handle, _, _)| pool.free(handle));
+    // SAFETY: one of `live`'s handles, used only here until it is freed below.
+    if let Some(mut handle) = unsafe { Handle::from_raw(moved) } {
+        let written = pool.with_object(&mut handle, MapMode::ReadOnly, usize::MAX, |b| b.iter().all(|&x| x == 0x5a));
+        check!(test, written == Ok(true));
+        let _ = handle.into_raw();
+    }
+    free_live(&pool, live);
 }
 
 /// How long each stress thread runs, in milliseconds of guest time.
@@ -618,47 +791,55 @@ fn xorshift(state: &mut u64) -> u64 {
 /// of live objects; every surviving object is verified at the end, then freed.
 fn stress_worker(stress: &Stress, id: usize) {
     const TABLE: usize = 512;
+    let pool = stress.pool;
     let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ (id as u64 + 1);
-    // Live objects are `table[..live]`: (handle, pattern number, length).
-    let Ok(mut table) = KVec::from_elem((0usize, 0usize, 0usize), TABLE, GFP_KERNEL) else {
-        stress.errors.fetch_add(1, Ordering::Relaxed);
-        return;
-    };
+    // Live objects: (handle, pattern number, length).
+    // `table[..live]` are `Some`.
+    let mut table: KVec<Option<(Handle<'static>, usize, usize)>> = KVec::new();
+    for _ in 0..TABLE {
+        if table.push(None, GFP_KERNEL).is_err() {
+            stress.errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    }
     let mut live = 0;
     let mut serial = id << 32;
-    let intact = |(handle, n, len): (usize, usize, usize), mode| {
-        stress.pool.with_object(handle, mode, len, |b| b.iter().enumerate().all(|(i, &x)| x == pattern(n, i)))
+    let intact = |entry: &mut (Handle<'static>, usize, usize), mode| {
+        let (n, len) = (entry.1, entry.2);
+        pool.with_object(&mut entry.0, mode, len, |b| b.iter().enumerate().all(|(i, &x)| x == pattern(n, i))) == Ok(true)
     };
     while !stress.stop.load(Ordering::Acquire) {
         let r = xorshift(&mut rng);
         if live < TABLE && (r % 3 != 0 || live == 0) {
             let len = 1 + (r >> 8) as usize % PAGE_SIZE;
             serial += 1;
-            let Ok(handle) = stress.pool.malloc(len, GFP_MOVABLE) else { continue };
-            stress.pool.with_object(handle, MapMode::WriteOnly, len, |b| {
+            let Ok(mut handle) = pool.malloc(len, GFP_MOVABLE) else { continue };
+            let _ = pool.with_object(&mut handle, MapMode::WriteOnly, len, |b| {
                 b.iter_mut().enumerate().for_each(|(i, x)| *x = pattern(serial, i))
             });
-            table[live] = (handle, serial, len);
+            table[live] = Some((handle, serial, len));
             live += 1;
         } else {
             let pick = (r >> 16) as usize % live;
             let mode = if r & 1 == 0 { MapMode::ReadOnly } else { MapMode::ReadWrite };
-            if !intact(table[pick], mode) {
+            if !table[pick].as_mut().is_some_and(|entry| intact(entry, mode)) {
                 stress.errors.fetch_add(1, Ordering::Relaxed);
             }
             if r & 2 == 0 {
-                stress.pool.free(table[pick].0);
+                table.swap(pick, live - 1);
                 live -= 1;
-                table[pick] = table[live];
+                if let Some((handle, _, _)) = table[live].take() {
+                    pool.free(handle);
+                }
             }
         }
         stress.ops.fetch_add(1, Ordering::Relaxed);
     }
-    for &entry in table[..live].iter() {
-        if !intact(entry, MapMode::ReadOnly) {
+    for mut entry in table.into_iter().flatten() {
+        if !intact(&mut entry, MapMode::ReadOnly) {
             stress.errors.fetch_add(1, Ordering::Relaxed);
         }
-        stress.pool.free(entry.0);
+        pool.free(entry.0);
     }
 }
 
@@ -735,6 +916,46 @@ fn c_map_modes(test: &Test) {
     check_eq!(test, MapMode::from_c(sys::zs_mapmode_ZS_MM_WO), MapMode::WriteOnly);
 }
 
+/// The C callers' map/unmap pair (`zs_map_object`, `zs_unmap_object`): the mapping is
+/// leaked at map and taken back at unmap, spanning objects (copy buffer claimed across the
+/// two calls) included; bad handles map to null.
+fn c_map_unmap_pair(test: &Test) {
+    let pool = new_pool();
+    let mut raws = KVec::new();
+    for (n, len) in [100usize, 1500, 1500, 1500, 3000].into_iter().enumerate() {
+        let Ok(raw) = c_pool::malloc(&pool, len, GFP.0) else {
+            test.fail(file!(), line!(), "malloc failed");
+            break;
+        };
+        // SAFETY: a live handle of `pool`, not mapped; unmapped below without sleeping.
+        let addr = unsafe { c_pool::map(&pool, raw, sys::zs_mapmode_ZS_MM_WO) }.cast::<u8>();
+        check!(test, !addr.is_null());
+        if !addr.is_null() {
+            // SAFETY: the mapping covers the object's `len` bytes until unmap.
+            unsafe { core::slice::from_raw_parts_mut(addr, len) }.iter_mut().enumerate().for_each(|(i, b)| *b = pattern(n, i));
+        }
+        // SAFETY: mapped just above by this task.
+        unsafe { c_pool::unmap(&pool, raw) };
+        let _ = raws.push((raw, n, len), GFP_KERNEL);
+    }
+    for &(raw, n, len) in raws.iter() {
+        // SAFETY: as above.
+        let addr = unsafe { c_pool::map(&pool, raw, sys::zs_mapmode_ZS_MM_RO) }.cast::<u8>();
+        // SAFETY: as above.
+        let intact = !addr.is_null() && unsafe { core::slice::from_raw_parts(addr, len) }.iter().enumerate().all(|(i, &b)| b == pattern(n, i));
+        // SAFETY: as above.
+        unsafe { c_pool::unmap(&pool, raw) };
+        check!(test, intact);
+        // SAFETY: a live handle of `pool`, freed once.
+        unsafe { c_pool::free(&pool, raw) };
+    }
+    // SAFETY: 0 and error values are not handles: map refuses them, free ignores them.
+    check!(test, unsafe { c_pool::map(&pool, 0, 0) }.is_null());
+    // SAFETY: as above.
+    unsafe { c_pool::free(&pool, ENOMEM.to_errno() as isize as usize) };
+    check_eq!(test, pool.total_pages(), 0);
+}
+
 /// `ZS_INJECT=kunit-fail`: a case that must fail, to show that failures are caught.
 #[cfg(zs_inject_kunit_fail)]
 fn injected_failure(test: &Test) {
@@ -755,6 +976,7 @@ kunit_suite! {
     name: "rust_zsmalloc",
     cases: [
         c_map_modes,
+        c_map_unmap_pair,
         class_table_edges,
         malloc_errors_and_handles,
         readback_byte_exact,

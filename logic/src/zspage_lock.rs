@@ -139,6 +139,14 @@ pub struct WriteGuard<'a> {
     lock: &'a ZspageLock,
 }
 
+impl WriteGuard<'_> {
+    /// Whether this guard holds `lock` (a proof check for code that needs the write lock
+    /// of one particular zspage).
+    pub fn locks(&self, lock: &ZspageLock) -> bool {
+        core::ptr::eq(self.lock, lock)
+    }
+}
+
 impl Drop for WriteGuard<'_> {
     fn drop(&mut self) {
         let prev = self.lock.state.swap(UNLOCKED, Ordering::Release);

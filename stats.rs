@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A pool's statistics in debugfs: `/sys/kernel/debug/rust_zsmalloc/<pool>-<id>/` holds
+//! `classes` (per size class: objects allocated and in use, pages, zspages per fullness
+//! group), `total_pages`, `pages_compacted`, `pages_migrated` and `zspages_retired`.
+
+use crate::{
+    logic::fullness::NR_FULLNESS_GROUPS,
+    pool::Pool,
+    sys::{LineBuf, SeqFile},
+    CLASSES,
+};
+use core::{fmt::Write, sync::atomic::Ordering};
+use kernel::{alloc::flags::GFP_KERNEL, bindings, c_str, prelude::*};
+
+/// Creates the pool's files in its debugfs directory.
+pub(crate) fn register(pool: &Pin<KBox<Pool>>) {
+    // SAFETY: the counters and the pool live in the pinned pool, whose drop removes the
+    // directory (`debugfs` is a field) before they go; `rzs_classes_show` expects a pool.
+    unsafe {
+        pool.debugfs.add_class_table(core::ptr::from_ref::<Pool>(pool).cast());
+        pool.debugfs.add_ulong(c_str!("total_pages"), &pool.total_pages);
+        pool.debugfs.add_ulong(c_str!("pages_compacted"), &pool.pages_compacted);
+        pool.debugfs.add_ulong(c_str!("zspages_retired"), &pool.zspages_retired);
+        pool.debugfs.add_ulong(c_str!("pages_migrated"), &pool.pages_migrated);
+    }
+}
+
+/// One class's counts, copied under the pool lock.
+#[derive(Clone, Copy, Default)]
+struct ClassCounts {
+    index: usize,
+    zspages: usize,
+    objs_allocated: usize,
+    objs_inuse: usize,
+    groups: [usize; NR_FULLNESS_GROUPS],
+}
+
+/// Writes the `classes` table: counts are copied under the pool lock (so they are
+/// consistent), then formatted after it is dropped.
+fn write_class_table(pool: &Pool, out: &mut SeqFile) {
+    let mut counts = KVec::new();
+    {
+        let inner = pool.inner.lock();
+        let used = inner.classes().iter().filter(|class| class.zspages() > 0).count();
+        drop(inner);
+        // Room for every class in use now, plus slack for classes that start meanwhile.
+        if counts.reserve(used + 8, GFP_KERNEL).is_err() {
+            out.write(b"out of memory\n");
+            return;
+        }
+        let inner = pool.inner.lock();
+        for (index, class) in inner.classes().iter().enumerate().filter(|(_, c)| c.zspages() > 0) {
+            let mut entry = ClassCounts {
+                index,
+                zspages: class.zspages(),
+                objs_allocated: class.objs_allocated(index),
+                objs_inuse: class.objs_inuse(),
+                ..Default::default()
+            };
+            class.group_counts().zip(entry.groups.iter_mut()).for_each(|(n, slot)| *slot = n);
+            // Within the reserved capacity: never allocates under the spinlock.
+            if counts.len() == counts.capacity() || counts.push(entry, GFP_KERNEL).is_err() {
+                break;
+            }
+        }
+    }
+    let mut line = LineBuf::new();
+    let _ = line.write_str("class  size objs/zs pages/zs zspages pages objs_alloc objs_used  zspages by fullness group 0..11\n");
+    out.write(line.as_bytes());
+    for c in counts.iter() {
+        let spec = CLASSES.class(c.index);
+        let mut line = LineBuf::new();
+        let _ = write!(
+            line,
+            "{:5} {:5} {:7} {:8} {:7} {:5} {:10} {:9} ",
+            c.index,
+            spec.size,
+            spec.objs_per_zspage,
+            spec.pages_per_zspage,
+            c.zspages,
+            c.zspages * spec.pages(),
+            c.objs_allocated,
+            c.objs_inuse
+        );
+        for n in c.groups {
+            let _ = write!(line, " {n}");
+        }
+        let _ = line.write_str("\n");
+        out.write(line.as_bytes());
+    }
+    let mut line = LineBuf::new();
+    let _ = write!(
+        line,
+        "total_pages {} pages_compacted {} pages_migrated {} zspages_retired {}\n",
+        pool.total_pages(),
+        pool.pages_compacted(),
+        pool.pages_migrated(),
+        pool.zspages_retired.load(Ordering::Relaxed)
+    );
+    out.write(line.as_bytes());
+}
+
+/// The `classes` debugfs file's show callback (`DEFINE_SHOW_ATTRIBUTE` in `sys/helpers.c`).
+///
+/// # Safety
+///
+/// Called by the seq_file core with the file's `seq_file`, whose private data is the pool
+/// `register` created the file for.
+#[no_mangle]
+unsafe extern "C" fn rzs_classes_show(m: *mut bindings::seq_file, _v: *mut core::ffi::c_void) -> i32 {
+    // SAFETY: a running show callback's `seq_file` (caller), used only during it.
+    let mut out = unsafe { SeqFile::from_raw(m) };
+    // SAFETY: the file's private data is its pool, which removes the file before it goes.
+    let pool = unsafe { &*out.private().cast::<Pool>() };
+    write_class_table(pool, &mut out);
+    0
+}

@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Pages: a zspage's pages, owned, chained through `page->index` as upstream does; their
+//! registration with the migration core; and the pages the core hands to callbacks.
+
+use core::{
+    marker::PhantomData,
+    mem::ManuallyDrop,
+    ptr::{self, NonNull},
+};
+use kernel::bindings;
+
+use super::{movable_operations, Gfp};
+use crate::testing::fault;
+
+#[allow(improper_ctypes, reason = "pointers to kernel structs; their layout is C's")]
+extern "C" {
+    fn rzs_page_address(page: *mut bindings::page) -> *mut u8;
+    fn rzs_page_zspage(page: *mut bindings::page) -> *mut core::ffi::c_void;
+    fn rzs_page_set_zspage(page: *mut bindings::page, zspage: *const core::ffi::c_void);
+    fn rzs_get_page(page: *mut bindings::page);
+    fn rzs_trylock_page(page: *mut bindings::page) -> bool;
+    fn rzs_unlock_page(page: *mut bindings::page);
+    fn rzs_release_movable(page: *mut bindings::page) -> i32;
+    fn rzs_clear_movable_locked(page: *mut bindings::page) -> bool;
+    #[allow(dead_code, reason = "for the KUnit module")]
+    fn rzs_page_movable(page: *mut bindings::page) -> bool;
+}
+
+/// What `ZsPage::release_movable` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MovableRelease {
+    Released,
+    AlreadyReleased,
+    Busy,
+}
+
+/// One page of a zspage, owned: one reference, put on drop.
+///
+/// # Invariants
+///
+/// `page` is a live order-0 page on which this value owns one reference.
+pub(crate) struct ZsPage {
+    page: NonNull<bindings::page>,
+}
+
+// SAFETY: a page can be freed and accessed from any thread.
+unsafe impl Send for ZsPage {}
+// SAFETY: `&ZsPage` gives byte copies only through `unsafe` methods whose callers hold the
+// zspage lock that serializes writers of the same bytes.
+unsafe impl Sync for ZsPage {}
+
+impl ZsPage {
+    /// Allocates a page with the caller's `gfp`.
+    pub(crate) fn alloc(gfp: Gfp) -> Option<ZsPage> {
+        if fault::should_fail() {
+            return None;
+        }
+        // SAFETY: any gfp mask is valid for `alloc_pages`; order 0 is one page.
+        let page = NonNull::new(unsafe { bindings::alloc_pages(gfp.0, 0) })?;
+        fault::page_allocated();
+        // INVARIANT: a fresh order-0 page, owned by the new value.
+        Some(ZsPage { page })
+    }
+
+    /// Takes a reference on a page the migration core handed over (a migration
+    /// destination) and owns it from now on.
+    pub(crate) fn adopt(page: &LockedPage<'_>) -> ZsPage {
+        // SAFETY: a live page (the core holds it locked and referenced, `LockedPage`); the
+        // reference taken here is the one `Drop` puts.
+        unsafe { rzs_get_page(page.as_ptr()) };
+        fault::page_allocated();
+        // INVARIANT: a live order-0 page with a reference owned by the new value.
+        ZsPage { page: page.page }
+    }
+
+    /// Takes the migration core's destination page `dst` as a copy of `src`, registered with
+    /// `ops` (the page side of a move).
+    ///
+    /// # Safety
+    ///
+    /// Nobody writes `src`'s bytes during the call, and `ops` outlive the registration.
+    pub(crate) unsafe fn adopt_copy(dst: &LockedPage<'_>, src: &LockedPage<'_>, ops: &'static movable_operations) -> ZsPage {
+        let page = ZsPage::adopt(dst);
+        // SAFETY: two distinct live pages in the direct map; `dst` is the core's fresh page,
+        // which nobody else uses, and `src`'s writers are excluded (caller); the core holds
+        // `dst`'s lock, as `__SetPageMovable` requires, and `ops` outlive it (caller).
+        unsafe {
+            ptr::copy_nonoverlapping(rzs_page_address(src.as_ptr()), page.address(), crate::logic::size_class::PAGE_SIZE);
+            super::__SetPageMovable(dst.as_ptr(), ops);
+        }
+        page
+    }
+
+    /// The `struct page`.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::page {
+        self.page.as_ptr()
+    }
+
+    /// Gives up ownership without freeing: the page is now owned through the chain link
+    /// (`set_next`) of the page before it.
+    pub(crate) fn into_raw(self) -> NonNull<bindings::page> {
+        let page = self.page;
+        core::mem::forget(self);
+        page
+    }
+
+    /// Takes back ownership of a page given up with `into_raw`.
+    ///
+    /// # Safety
+    ///
+    /// `page` came from `into_raw` and no other owner remains (it was unlinked).
+    pub(crate) unsafe fn from_raw(page: NonNull<bindings::page>) -> ZsPage {
+        // INVARIANT: the owned page `into_raw` gave up (caller).
+        ZsPage { page }
+    }
+
+    /// Borrows a page owned through a chain link, for as long as its owner (`'a`) keeps it.
+    ///
+    /// # Safety
+    ///
+    /// `page` is owned by a chain that outlives `'a` and is not unlinked meanwhile.
+    pub(crate) unsafe fn borrow<'a>(page: NonNull<bindings::page>) -> ZsPageRef<'a> {
+        ZsPageRef { page: ManuallyDrop::new(ZsPage { page }), _owner: PhantomData }
+    }
+
+    /// The next page of the zspage, if any.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds a lock that excludes `set_next` on this page.
+    pub(crate) unsafe fn next(&self) -> Option<NonNull<bindings::page>> {
+        // SAFETY: owned page (type invariant); `index` is this module's field, and no
+        // writer runs concurrently (caller). Read in Rust rather than through a C call: the
+        // chain is walked on every object access.
+        let index = unsafe { ptr::read_volatile(page_index_field(self.page.as_ptr())) };
+        NonNull::new(index as *mut bindings::page)
+    }
+
+    /// Links the next page of the zspage (or none).
+    ///
+    /// # Safety
+    ///
+    /// The caller excludes every reader and writer of this link (the zspage is not shared
+    /// yet, or the caller holds the locks that guard its chain).
+    pub(crate) unsafe fn set_next(&self, next: Option<NonNull<bindings::page>>) {
+        let next = next.map_or(ptr::null_mut(), NonNull::as_ptr);
+        // SAFETY: owned page (type invariant); `index` is this module's field; readers are
+        // excluded (caller).
+        unsafe { ptr::write_volatile(page_index_field(self.page.as_ptr()), next as kernel::ffi::c_ulong) };
+    }
+
+    /// Points the page at its owner (release: after the owner is initialised), or at
+    /// nothing (null) when the owner dies. Callbacks read it with `LockedPage::owner`.
+    pub(crate) fn set_owner(&self, owner: *const core::ffi::c_void) {
+        // SAFETY: the page is owned (type invariant); `private` is this module's field.
+        unsafe { rzs_page_set_zspage(self.page.as_ptr(), owner) };
+    }
+
+    /// Registers the page with the migration core (`__SetPageMovable` under the page lock).
+    /// A page nobody else knows yet is always unlocked; `false` if it was not.
+    ///
+    /// # Safety
+    ///
+    /// `ops` outlive the registration: until `release_movable` or a callback clears it.
+    pub(crate) unsafe fn set_movable(&self, ops: &'static movable_operations) -> bool {
+        let page = self.page.as_ptr();
+        // SAFETY: owned page (type invariant); the lock is held around `__SetPageMovable`,
+        // which requires it; `ops` outlive the registration (caller).
+        unsafe {
+            if !rzs_trylock_page(page) {
+                return false;
+            }
+            super::__SetPageMovable(page, ops);
+            rzs_unlock_page(page);
+        }
+        true
+    }
+
+    /// Unregisters the page from the migration core if its lock can be had without
+    /// waiting (the free path may not sleep). `Released` if this call dropped the link;
+    /// `AlreadyReleased` if a callback did; `Busy` if somebody holds the page lock.
+    pub(crate) fn release_movable(&self) -> MovableRelease {
+        // SAFETY: owned page (type invariant); the helper takes the page lock around
+        // `__ClearPageMovable`, which requires it.
+        match unsafe { rzs_release_movable(self.page.as_ptr()) } {
+            1 => MovableRelease::Released,
+            2 => MovableRelease::AlreadyReleased,
+            _ => MovableRelease::Busy,
+        }
+    }
+
+    /// Copies `dst.len()` bytes from `offset` in the page.
+    ///
+    /// # Safety
+    ///
+    /// Nobody writes those bytes during the call (the caller holds the lock that excludes
+    /// their writers).
+    pub(crate) unsafe fn read(&self, offset: usize, dst: &mut [u8]) {
+        assert!(offset + dst.len() <= crate::logic::size_class::PAGE_SIZE);
+        // SAFETY: within the page (checked), no concurrent writer (caller), `dst` is
+        // distinct; the direct-map address is valid while the page is owned (`address`).
+        unsafe { ptr::copy_nonoverlapping(self.address().add(offset), dst.as_mut_ptr(), dst.len()) }
+    }
+
+    /// Copies `src` to `offset` in the page.
+    ///
+    /// # Safety
+    ///
+    /// Nobody else accesses those bytes during the call (the caller's lock).
+    pub(crate) unsafe fn write(&self, offset: usize, src: &[u8]) {
+        assert!(offset + src.len() <= crate::logic::size_class::PAGE_SIZE);
+        // SAFETY: within the page (checked), exclusive access to the bytes (caller); the
+        // direct-map address is valid while the page is owned (`address`).
+        unsafe { ptr::copy_nonoverlapping(src.as_ptr(), self.address().add(offset), src.len()) }
+    }
+
+    /// The page's kernel address, for handing an object to a caller between map and unmap.
+    ///
+    /// x86_64 has no highmem: every page is in the direct map, and the address is valid
+    /// while the page is owned. (`kmap_local` would tie it to a nesting order that zswap's
+    /// and zram's map/unmap calls do not follow.)
+    pub(crate) fn address(&self) -> *mut u8 {
+        // SAFETY: the page is owned and live (type invariant).
+        unsafe { rzs_page_address(self.page.as_ptr()) }
+    }
+}
+
+impl Drop for ZsPage {
+    fn drop(&mut self) {
+        fault::page_freed();
+        // SAFETY: the page is owned (type invariant); this puts the owned reference.
+        unsafe { bindings::__free_pages(self.page.as_ptr(), 0) };
+    }
+}
+
+/// `page->index`, which links a zspage's pages in order (as upstream zsmalloc uses it).
+///
+/// # Safety
+///
+/// `page` points at a live `struct page`.
+unsafe fn page_index_field(page: *mut bindings::page) -> *mut kernel::ffi::c_ulong {
+    // SAFETY: a field projection inside the live `struct page` (caller); no reference made.
+    unsafe { ptr::addr_of_mut!((*page).__bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_2.index) }
+}
+
+/// A page owned through a zspage's chain, borrowed for `'a` (see `ZsPage::borrow`).
+pub(crate) struct ZsPageRef<'a> {
+    page: ManuallyDrop<ZsPage>,
+    _owner: PhantomData<&'a ZsPage>,
+}
+
+impl core::ops::Deref for ZsPageRef<'_> {
+    type Target = ZsPage;
+
+    fn deref(&self) -> &ZsPage {
+        &self.page
+    }
+}
+
+/// A page the migration core passed to one of this module's movable operations, locked and
+/// referenced by the core for the callback's duration (`'a`).
+///
+/// # Invariants
+///
+/// `page` is a live page whose lock the migration core holds for `'a`.
+pub(crate) struct LockedPage<'a> {
+    page: NonNull<bindings::page>,
+    _callback: PhantomData<&'a ()>,
+}
+
+impl LockedPage<'_> {
+    /// # Safety
+    ///
+    /// `page` is the argument of a movable_ops callback of this module that is running,
+    /// locked by the migration core (for `migrate_page`'s destination: a fresh page the core
+    /// locked), and the result is used only during that callback.
+    pub(crate) unsafe fn from_raw<'a>(page: NonNull<bindings::page>) -> LockedPage<'a> {
+        // INVARIANT: as the caller guarantees.
+        LockedPage { page, _callback: PhantomData }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::page {
+        self.page.as_ptr()
+    }
+
+    /// What `ZsPage::set_owner` last stored (acquire), or null.
+    pub(crate) fn owner(&self) -> *const core::ffi::c_void {
+        // SAFETY: a live page (invariant).
+        unsafe { rzs_page_zspage(self.page.as_ptr()) }
+    }
+
+    /// Drops the page's link to this module's movable operations (its owner is gone);
+    /// `false` if it had none.
+    pub(crate) fn clear_movable(&self) -> bool {
+        // SAFETY: a live page whose lock the core holds (invariant), as
+        // `__ClearPageMovable` requires; the helper clears only a registered page.
+        unsafe { rzs_clear_movable_locked(self.page.as_ptr()) }
+    }
+}
+
+/// Test hooks that act as the migration core: raw pages, so `unsafe`.
+#[allow(dead_code, reason = "for the KUnit module")]
+pub(crate) mod raw {
+    use super::*;
+
+    /// Locks `page` if nobody holds its lock.
+    ///
+    /// # Safety
+    ///
+    /// `page` is a live page.
+    pub(crate) unsafe fn try_lock(page: *mut bindings::page) -> bool {
+        // SAFETY: live page (caller).
+        unsafe { rzs_trylock_page(page) }
+    }
+
+    /// Whether `page` is still linked to movable operations (the core's check before a
+    /// putback).
+    ///
+    /// # Safety
+    ///
+    /// `page` is a live page the caller holds locked.
+    pub(crate) unsafe fn is_movable(page: *mut bindings::page) -> bool {
+        // SAFETY: live and locked (caller).
+        unsafe { rzs_page_movable(page) }
+    }
+
+    /// Unlocks a page locked by `try_lock`.
+    ///
+    /// # Safety
+    ///
+    /// The caller locked `page`.
+    pub(crate) unsafe fn unlock(page: *mut bindings::page) {
+        // SAFETY: locked by the caller.
+        unsafe { rzs_unlock_page(page) };
+    }
+}
+
+/// The pages of a zspage, in order: the first owned here, each next one owned through the
+/// previous page's `index` link (as upstream chains them), so the metadata keeps one
+/// pointer.
+///
+/// # Invariants
+///
+/// `first` and the pages chained after it are live pages that this value owns; the chain
+/// changes only through `replace` (or `&mut self`).
+pub(crate) struct PageChain {
+    first: core::cell::UnsafeCell<NonNull<bindings::page>>,
+}
+
+// SAFETY: owning pages is possible from any thread.
+unsafe impl Send for PageChain {}
+// SAFETY: shared access reads the chain only through `chain`/`replace`, whose callers hold
+// the locks that order them.
+unsafe impl Sync for PageChain {}
+
+/// A chain that stays as it is for `'a` (the holder of a lock that excludes `replace`):
+/// its pages can be walked.
+#[derive(Clone, Copy)]
+pub(crate) struct ChainRef<'a> {
+    first: NonNull<bindings::page>,
+    _chain: PhantomData<&'a PageChain>,
+}
+
+impl PageChain {
+    /// Chains `pages` in order; `None` if there is none.
+    pub(crate) fn new(pages: impl DoubleEndedIterator<Item = ZsPage>) -> Option<PageChain> {
+        let mut next = None;
+        let mut first = None;
+        for page in pages.rev() {
+            // SAFETY: a fresh page owned here: nobody else reads its link.
+            unsafe { page.set_next(next) };
+            let page = page.into_raw();
+            next = Some(page);
+            first = Some(page);
+        }
+        // INVARIANT: every page is owned, the first here and the others through links.
+        Some(PageChain { first: core::cell::UnsafeCell::new(first?) })
+    }
+
+    /// The chain, for as long as the caller keeps it unchanged.
+    ///
+    /// # Safety
+    ///
+    /// For `'a`, the caller holds a lock that excludes `replace` on this chain.
+    pub(crate) unsafe fn chain<'a>(&'a self) -> ChainRef<'a> {
+        // SAFETY: `replace`, the only writer, is excluded (caller).
+        ChainRef { first: unsafe { *self.first.get() }, _chain: PhantomData }
+    }
+
+    /// The chain, exclusively.
+    pub(crate) fn chain_mut(&mut self) -> ChainMut<'_> {
+        ChainMut(ChainRef { first: *self.first.get_mut(), _chain: PhantomData })
+    }
+
+    /// Puts `new` in place of page `index` and returns the old page (migration).
+    ///
+    /// # Safety
+    ///
+    /// The caller excludes every other reader and writer of the chain.
+    pub(crate) unsafe fn replace(&self, index: usize, new: ZsPage) -> Option<ZsPage> {
+        // SAFETY: no other reader or writer (caller).
+        let chain = unsafe { self.chain() };
+        let old = chain.pages().nth(index)?;
+        // SAFETY: as above; `new` takes `old`'s place.
+        unsafe { new.set_next(old.next()) };
+        let (old, new) = (old.page.page, new.into_raw());
+        match index.checked_sub(1).and_then(|prev| chain.pages().nth(prev)) {
+            // SAFETY: as above; the previous page now owns `new` through its link.
+            Some(prev) => unsafe { prev.set_next(Some(new)) },
+            // SAFETY: as above.
+            None => unsafe { *self.first.get() = new },
+        }
+        // SAFETY: unlinked just above: the chain no longer owns `old`.
+        let old = unsafe { ZsPage::from_raw(old) };
+        // SAFETY: off the chain: nobody else reads its link.
+        unsafe { old.set_next(None) };
+        Some(old)
+    }
+}
+
+/// A chain borrowed exclusively (`PageChain::chain_mut`): its pages' bytes may be written.
+pub(crate) struct ChainMut<'a>(ChainRef<'a>);
+
+impl<'a> ChainMut<'a> {
+    pub(crate) fn pages(&self) -> impl Iterator<Item = ZsPageRef<'_>> {
+        self.0.pages()
+    }
+
+    /// Writes `bytes` at `offset` in page `index`.
+    pub(crate) fn write(&mut self, index: usize, offset: usize, bytes: &[u8]) {
+        // SAFETY: the chain is borrowed exclusively, so nobody else reads or writes its
+        // pages' bytes through it.
+        unsafe { self.0.page(index).write(offset, bytes) };
+    }
+}
+
+impl<'a> ChainRef<'a> {
+    /// The pages in order.
+    pub(crate) fn pages(self) -> impl Iterator<Item = ZsPageRef<'a>> {
+        let mut next = Some(self.first);
+        core::iter::from_fn(move || {
+            let page = next?;
+            // SAFETY: a page of the chain, owned by it and unchanged for `'a` (`ChainRef`).
+            let page = unsafe { ZsPage::borrow(page) };
+            // SAFETY: as above: nothing changes the link meanwhile.
+            next = unsafe { page.next() };
+            Some(page)
+        })
+    }
+
+    /// Page `index`.
+    pub(crate) fn page(self, index: usize) -> ZsPageRef<'a> {
+        match self.pages().nth(index) {
+            Some(page) => page,
+            None => unreachable!("page {index} beyond the chain"),
+        }
+    }
+}
+
+impl Drop for PageChain {
+    fn drop(&mut self) {
+        // Take every page back, clearing the links on the way, so that the pages go back
+        // clean (another holder, such as the migration core, may keep one).
+        let mut next = Some(*self.first.get_mut());
+        while let Some(page) = next {
+            // SAFETY: owned by the chain (invariant), which `&mut self` lets go of here.
+            let page = unsafe { ZsPage::from_raw(page) };
+            // SAFETY: as above: nobody else reads or writes the link.
+            next = unsafe { page.next() };
+            // SAFETY: as above.
+            unsafe { page.set_next(None) };
+        }
+    }
+}

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Test hooks and mutation switches, in one place and out of the way of production code.
+//!
+//! Compiled into every module; live only in the KUnit module (`--cfg zs_kunit`), where the
+//! hooks run the other side of a race at its exact point and fault injection fails chosen
+//! allocations. Elsewhere every function here is an empty inline the optimiser removes.
+//!
+//! Mutations (`ZS_MUTATE=<guard>`, Kbuild `--cfg zs_mutate_<guard>`, never in CI) remove one
+//! race guard so that its test must fail (tests/README.md); production code reads them as
+//! constants in plain `if`s.
+
+/// Free a retired zspage at once instead of after an RCU grace period (seeds 000, 003).
+pub(crate) const MUTATE_NO_GRACE_PERIOD: bool = cfg!(zs_mutate_no_grace_period);
+/// Leave a dead zspage reachable from its pages (seed 000).
+pub(crate) const MUTATE_KEEP_PAGE_LINK: bool = cfg!(zs_mutate_keep_page_link);
+/// Trust a zspage found from a page without checking it is still live (seed 003).
+pub(crate) const MUTATE_NO_LIVENESS_CHECK: bool = cfg!(zs_mutate_no_liveness_check);
+/// Repoint moved handles after the zspage locks are dropped (seed 001).
+pub(crate) const MUTATE_REPOINT_AFTER_UNLOCK: bool = cfg!(zs_mutate_repoint_after_unlock);
+/// A zspage writer that waits for readers instead of backing off (seed 004).
+pub(crate) const MUTATE_BLOCKING_WRITER: bool = cfg!(zs_mutate_blocking_writer);
+/// Take an emptied zspage off its lists only after the pool lock was dropped (seed 002).
+pub(crate) const MUTATE_KILL_AFTER_UNLOCK: bool = cfg!(zs_mutate_kill_after_unlock);
+
+/// Fault injection and the live page count.
+pub(crate) mod fault {
+    use core::sync::atomic::{AtomicIsize, Ordering};
+
+    /// Allocations (pages and slab objects) left to succeed before one fails; -1 = never.
+    pub(crate) static SUCCEED_BEFORE_FAILURE: AtomicIsize = AtomicIsize::new(-1);
+    /// Zspage pages currently allocated by this module (KUnit module only).
+    pub(crate) static LIVE_PAGES: AtomicIsize = AtomicIsize::new(0);
+
+    /// Whether the allocation about to happen must fail: counts down, fails once at 0, and
+    /// then stays off (-1).
+    #[inline(always)]
+    pub(crate) fn should_fail() -> bool {
+        if !cfg!(zs_kunit) {
+            return false;
+        }
+        let next = |left: isize| match left {
+            1.. => Some(left - 1),
+            0 => Some(-1),
+            _ => None,
+        };
+        SUCCEED_BEFORE_FAILURE.fetch_update(Ordering::AcqRel, Ordering::Acquire, next) == Ok(0)
+    }
+
+    #[inline(always)]
+    pub(crate) fn page_allocated() {
+        if cfg!(zs_kunit) {
+            LIVE_PAGES.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn page_freed() {
+        if cfg!(zs_kunit) {
+            LIVE_PAGES.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Hooks at the points where the seed races interleave: a case installs one and drives the
+/// other side of the race from it, deterministically.
+pub(crate) mod hooks {
+    /// Where a hook runs.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum Point {
+        /// A movable_ops callback found a zspage behind a page (inside its RCU section),
+        /// before it used it.
+        AfterPageLookup,
+        /// Compaction moved objects and released the zspage locks; the raw handle is the
+        /// last object it moved. Runs under the pool lock.
+        AfterCompactionMove(usize),
+        /// A compaction round ended and dropped the pool lock.
+        AfterCompactionRound,
+    }
+
+    /// Runs the KUnit module's hook for `point`, if one is installed (`kunit_hooks` in
+    /// `tests/kunit.rs`); nothing in production.
+    #[inline(always)]
+    pub(crate) fn run(point: Point) {
+        #[cfg(zs_kunit)]
+        crate::kunit_hooks::run(point);
+        let _ = point;
+    }
+}
