@@ -18,6 +18,11 @@ BINDGEN  ?= $(ZS_CACHE)/tools/bin/bindgen
 RUST_LIB_SRC ?= /usr/lib/rustlib/src/rust/library
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
+# dkms appends CC=clang LD=ld.lld for a clang-built kernel; LLVM= already selects the
+# compiler and linker the kernel was built with (clang-19, ld.lld-19), so those are not passed
+# down to the kernel's make.
+MAKEOVERRIDES := $(filter-out CC=% LD=%,$(MAKEOVERRIDES))
+
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) ARCH=x86_64 \
 	BINDGEN=$(BINDGEN) RUST_LIB_SRC=$(RUST_LIB_SRC)
 
@@ -26,14 +31,14 @@ all: modules
 
 modules:
 	@test -f $(KDIR)/Module.symvers || { echo "no built kernel at $(KDIR): run scripts/build-kernel.sh or pass KDIR="; exit 1; }
-	$(KMAKE) modules
+	+$(KMAKE) modules
 
 # The kernel's modules_install for an external module: KDIR's kernel release decides
 # $(INSTALL_MOD_PATH)/lib/modules/<release>/$(INSTALL_MOD_DIR), then depmod (scripts/depmod.sh,
 # with KDIR's System.map) indexes modules.dep and modules.alias there. Build first (`make`).
 install:
 	@test -f modules.order || { echo "nothing built here: run make (with the same KDIR=) first"; exit 1; }
-	$(KMAKE) modules_install
+	+$(KMAKE) modules_install
 
 # rust-project.json for rust-analyzer: the kernel's generator for an external module (it finds
 # the crate roots named in Kbuild), plus the crate roots it cannot see (tests/, bench/).
@@ -41,7 +46,7 @@ install:
 # source tree (KDIR/source), which VPATH points make at.
 rust-analyzer:
 	@test -f $(KDIR)/Module.symvers || { echo "no built kernel at $(KDIR): run scripts/build-kernel.sh or pass KDIR="; exit 1; }
-	$(KMAKE) $(if $(wildcard $(KDIR)/rust/Makefile),,VPATH=$(KDIR)/source) rust-analyzer
+	+$(KMAKE) $(if $(wildcard $(KDIR)/rust/Makefile),,VPATH=$(KDIR)/source) rust-analyzer
 	python3 scripts/rust-analyzer-crates.py rust-project.json
 
 test:
