@@ -14,7 +14,8 @@
 ZS_CACHE ?= /var/cache/rust_zsmalloc
 KDIR     ?= $(ZS_CACHE)/kernel/debug
 LLVM     ?= -19
-BINDGEN  ?= $(ZS_CACHE)/tools/bin/bindgen
+# The project's bindgen (scripts/setup-host.sh), else the one on PATH (a kernel of your own).
+BINDGEN  ?= $(or $(wildcard $(ZS_CACHE)/tools/bin/bindgen),bindgen)
 RUST_LIB_SRC ?= /usr/lib/rustlib/src/rust/library
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 

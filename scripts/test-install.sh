@@ -112,8 +112,9 @@ check_dkms_build() {
 	# sign_file: a path that does not exist, so that dkms signs nothing and makes no key
 	# under /var/lib/dkms (this kernel does not check module signatures).
 	local dk=(--dkmstree "$top/tree" --sourcetree "$top/src")
-	sign_file=$top/no-sign-file dkms add -m "$name" -v "$version" "${dk[@]}"
-	sign_file=$top/no-sign-file dkms build -m "$name" -v "$version" -k "$kver" \
+	# The README's commands, with dkms's state under build/dkms.
+	sign_file=$top/no-sign-file dkms add "$name/$version" "${dk[@]}"
+	sign_file=$top/no-sign-file dkms build "$name/$version" -k "$kver" \
 		--kernelsourcedir "$kdir" "${dk[@]}" ||
 		{ cat "$top/tree/$name/$version/build/make.log" 2>/dev/null; fail "dkms build failed"; }
 	dkms status -m "$name" "${dk[@]}"
