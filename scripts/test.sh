@@ -9,7 +9,8 @@
 #   ZS_MUTATE=<guard>              build the KUnit module with one seed-race guard removed
 #                                  (tests/README.md; never set in CI)
 #   ZS_SCENARIOS="a b"             run only these guest scenarios
-#   ZS_GUEST_TIMEOUT=SECS          bound the guest run (default 900)
+#   ZS_GUEST_TIMEOUT=SECS          bound the main guest run (default 900; a boot of its own
+#                                  for "# zs-boot:" scenarios: 300)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ZS_REPO"
@@ -73,7 +74,7 @@ main=()
 boot_keys=()
 declare -A boots=()
 for s in "${scenarios[@]}"; do
-	args=$(sed -n 's/^# zs-boot: //p' "tests/guest/$s.sh" 2>/dev/null | head -n 1)
+	args=$(sed -n 's/^# zs-boot: //p' "tests/guest/$s.sh" 2>/dev/null | head -n 1) || true
 	if [ -z "$args" ]; then main+=("$s"); continue; fi
 	install=--modules-install
 	grep -qx "# zs-modules: none" "tests/guest/$s.sh" && install=--no-modules-install
@@ -81,6 +82,7 @@ for s in "${scenarios[@]}"; do
 	[ -n "${boots[$key]:-}" ] || boot_keys+=("$key")
 	boots[$key]+=" $s"
 done
+rm -rf "$ZS_BUILD"/guest/test-*
 if [ ${#main[@]} -gt 0 ]; then
 	bash scripts/run-guest.sh --name test --timeout "${ZS_GUEST_TIMEOUT:-900}" "${main[@]}"
 	python3 scripts/check-console.py "$ZS_BUILD/guest/test/console.log" "${main[@]}" |
