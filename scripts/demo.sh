@@ -16,4 +16,8 @@ verdict=$(python3 scripts/check-console.py "$log" demo-zswap) || {
 	grep FAIL <<<"$verdict"
 	die "the demo did not run cleanly (console: $log)"
 }
+# The closing lines: compression ratio and pages saved, for zswap and for zram.
+summary=$(sed -n -E 's/^(\[ *[0-9.]+\] )?DEMO-SUMMARY: //p' "$log")
+[ "$(grep -c . <<<"$summary")" = 2 ] || die "the demo printed no zswap and zram summary (console: $log)"
+echo "$summary"
 step "demo: done (console: $log)"

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Boot the test guest under QEMU (TCG) with the built modules and run guest scenarios.
-# Usage: scripts/run-guest.sh [--flavour debug|bench] [--timeout SECS] [--name RUN] SCENARIO...
+# Usage: scripts/run-guest.sh [--flavour debug|bench] [--timeout SECS] [--name RUN]
+#                             [--append 'KERNEL ARGS'] [--modules-install] SCENARIO...
 # The console goes to build/guest/<RUN>/console.log; check it with scripts/check-console.py.
+# --append adds kernel command-line arguments (e.g. zswap.zpool=rust_zsmalloc).
+# --modules-install gives the guest an installed module tree, as on a real system: the kernel's
+# modules and this project's (`make install` into build/, which runs depmod: modules.dep,
+# modules.alias) in /lib/modules/<release>/, and /sbin/modprobe (busybox) for the kernel's
+# usermode helper, present from the first instruction of the boot (before /init).
 # Needs: scripts/build-kernel.sh <flavour> and `make` done (scripts/test.sh does both).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -9,8 +15,13 @@ set -euo pipefail
 flavour=debug
 timeout_s=900
 name=
+extra_append=
+modules_install=0
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--append) extra_append=$2; shift 2 ;;
+	--modules-install) modules_install=1; shift ;;
+	--no-modules-install) modules_install=0; shift ;;
 	--flavour) flavour=$2; shift 2 ;;
 	--timeout) timeout_s=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
@@ -28,6 +39,26 @@ run=$ZS_BUILD/guest/$name
 rm -rf "$run"
 mkdir -p "$run"
 
+# The installed module tree: the kernel's modules laid out as its modules_install does
+# (kernel/<path>.ko, modules.order, modules.builtin*), then `make install` for ours, whose
+# depmod indexes the whole tree. Debug info is stripped (INSTALL_MOD_STRIP) to keep it small.
+modroot=$run/modroot
+if [ "$modules_install" = 1 ]; then
+	kver=$(cat "$kdir/include/config/kernel.release")
+	moddir=$modroot/lib/modules/$kver
+	mkdir -p "$moddir/kernel"
+	sed 's:^\(.*\)\.o$:\1.ko:' "$kdir/modules.order" | while read -r ko; do
+		mkdir -p "$moddir/kernel/$(dirname "$ko")"
+		"llvm-strip$ZS_LLVM" --strip-debug -o "$moddir/kernel/$ko" "$kdir/$ko"
+	done
+	sed 's:^\(.*\)\.o$:kernel/\1.ko:' "$kdir/modules.order" >"$moddir/modules.order"
+	cp "$kdir/modules.builtin" "$kdir/modules.builtin.modinfo" "$moddir/"
+	run_logged "$run/modules-install.log" "make install into $modroot failed" \
+		make -C "${ZS_MODULE_DIR:-$ZS_REPO}" install KDIR="$kdir" INSTALL_MOD_PATH="$modroot" INSTALL_MOD_STRIP=1
+	grep -q "^alias zpool-rust_zsmalloc zsmalloc_rs$" "$moddir/modules.alias" ||
+		die "depmod did not index the alias zpool-rust_zsmalloc (see $run/modules-install.log)"
+fi
+
 # Initramfs from a gen_init_cpio list: no root rights or device nodes needed on the host.
 list=$run/initramfs.list
 {
@@ -41,6 +72,17 @@ list=$run/initramfs.list
 		[ -f "$ko" ] || die "$ko missing: build the modules (make) and the kernel"
 		echo "file /lib/modules/${ko##*/} $ko 0644 0 0"
 	done
+	if [ "$modules_install" = 1 ]; then
+		echo "dir /sbin 0755 0 0"
+		echo "slink /sbin/modprobe /bin/busybox 0777 0 0"
+		(cd "$modroot" && find lib/modules -mindepth 1) | sort | while read -r f; do
+			if [ -d "$modroot/$f" ]; then
+				echo "dir /$f 0755 0 0"
+			else
+				echo "file /$f $modroot/$f 0644 0 0"
+			fi
+		done
+	fi
 	tools=$ZS_REPO/guest-tools/target/x86_64-unknown-linux-gnu/release/zstest
 	[ -x "$tools" ] && echo "file /bin/zstest $tools 0755 0 0"
 } >"$list"
@@ -54,6 +96,7 @@ truncate -s 1G "$run/swap.img"
 # TCG on 2 shared cores is slow, not stuck: raise the stall detectors' thresholds.
 append="console=ttyS0 panic=-1 loglevel=7 memhp_default_state=online_movable"
 append+=" watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60"
+append+="${extra_append:+ $extra_append}"
 append+=" zs.scenarios=$scenarios zs.scenario_timeout=$((timeout_s - 60)) zs.bench_rounds=${ZS_BENCH_ROUNDS:-3} zs.bench_objects=${ZS_BENCH_OBJECTS:-16384} zs.bench_run_ms=${ZS_BENCH_RUN_MS:-1000}"
 step "guest: boot $flavour kernel, scenarios: $scenarios (timeout ${timeout_s}s)"
 set +e

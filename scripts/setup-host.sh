@@ -13,6 +13,7 @@ APT_PACKAGES=(
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	flex bison bc libelf-dev libssl-dev cpio lz4 zstd rsync kmod xz-utils make
 	busybox-static
+	dkms # the DKMS build test (scripts/test-install.sh)
 	python3
 )
 

@@ -9,13 +9,15 @@
 #   ZS_MUTATE=<guard>              build the KUnit module with one seed-race guard removed
 #                                  (tests/README.md; never set in CI)
 #   ZS_SCENARIOS="a b"             run only these guest scenarios
-#   ZS_GUEST_TIMEOUT=SECS          bound the guest run (default 900)
+#   ZS_GUEST_TIMEOUT=SECS          bound the main guest run (default 900; a boot of its own
+#                                  for "# zs-boot:" scenarios: 300)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ZS_REPO"
 
 # Guest scenarios in the order they run (tests/guest/<name>.sh).
-ALL_SCENARIOS=(kunit module-load zswap zram-swap zram-fs zram-recompress migrate micro-smoke)
+ALL_SCENARIOS=(kunit module-load zswap zram-swap zram-fs zram-recompress migrate micro-smoke
+	zswap-boot zswap-boot-fallback zswap-modprobe zram-modprobe)
 read -r -a scenarios <<<"${ZS_SCENARIOS:-${ALL_SCENARIOS[*]}}"
 
 logs=$ZS_BUILD/logs
@@ -61,9 +63,39 @@ else
 	echo "PASS build:modules-warning-free" >>"$results"
 fi
 
-bash scripts/run-guest.sh --name test --timeout "${ZS_GUEST_TIMEOUT:-900}" "${scenarios[@]}"
-python3 scripts/check-console.py "$ZS_BUILD/guest/test/console.log" "${scenarios[@]}" |
-	grep -v '^RESULT' >>"$results" || true
+# As users install and read the module: make install + depmod, modinfo, rust-analyzer, DKMS.
+bash scripts/test-install.sh >>"$results"
+
+# A scenario whose file has a "# zs-boot: ARGS" line needs a boot of its own, with ARGS on the
+# kernel command line and the modules installed in the guest (make install + depmod) unless
+# it also says "# zs-modules: none"; scenarios with the same boot share it. The rest share the
+# main boot ("test").
+main=()
+boot_keys=()
+declare -A boots=()
+for s in "${scenarios[@]}"; do
+	args=$(sed -n 's/^# zs-boot: //p' "tests/guest/$s.sh" 2>/dev/null | head -n 1) || true
+	if [ -z "$args" ]; then main+=("$s"); continue; fi
+	install=--modules-install
+	grep -qx "# zs-modules: none" "tests/guest/$s.sh" && install=--no-modules-install
+	key="$install $args"
+	[ -n "${boots[$key]:-}" ] || boot_keys+=("$key")
+	boots[$key]+=" $s"
+done
+rm -rf "$ZS_BUILD"/guest/test-*
+if [ ${#main[@]} -gt 0 ]; then
+	bash scripts/run-guest.sh --name test --timeout "${ZS_GUEST_TIMEOUT:-900}" "${main[@]}"
+	python3 scripts/check-console.py "$ZS_BUILD/guest/test/console.log" "${main[@]}" |
+		grep -v '^RESULT' >>"$results" || true
+fi
+for key in "${boot_keys[@]}"; do
+	read -r -a group <<<"${boots[$key]}"
+	run=test-${group[0]}
+	bash scripts/run-guest.sh --name "$run" --timeout 300 --append "${key#* }" "${key%% *}" "${group[@]}"
+	# The run checks are per boot: guest:<run>:reached-end, guest:<run>:no-kernel-splat.
+	python3 scripts/check-console.py "$ZS_BUILD/guest/$run/console.log" "${group[@]}" |
+		grep -v '^RESULT' | sed -E "s/ guest:(reached-end|no-kernel-splat)/ guest:$run:\1/" >>"$results" || true
+done
 
 cat "$results"
 passed=$(grep -c '^PASS' "$results" || true)
@@ -74,7 +106,10 @@ if [ "$failed" -gt 0 ]; then
 	# The next run overwrites build/guest/test: keep this failure's evidence.
 	kept="$ZS_BUILD/failed/$(date +%Y%m%d-%H%M%S)"
 	mkdir -p "$kept"
-	cp "$ZS_BUILD/guest/test/console.log" "$results" "$kept/" 2>/dev/null || true
+	cp "$results" "$kept/"
+	for log in "$ZS_BUILD"/guest/test*/console.log; do
+		if [ -f "$log" ]; then cp "$log" "$kept/$(basename "$(dirname "$log")")-console.log"; fi
+	done
 	step "test: failure kept in $kept"
 fi
 if [ "$skipped" -gt 0 ]; then

@@ -8,6 +8,7 @@ use crate::content::{first_difference, Generator, Mix, PAGE_SIZE};
 use crate::meminfo;
 use crate::region::{Pageout, Region};
 use crate::report::{CmdError, Mismatch, Summary};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// At most this many mismatching pages are listed on stderr; the rest are
@@ -20,7 +21,48 @@ pub struct AnonOpts {
     pub mix: Mix,
     pub pageout: bool,
     pub passes: u32,
+    /// How long to hold the data out before reading it back; with
+    /// `hold_until`, the longest wait for the go-ahead (zero: no bound).
     pub hold: Duration,
+    /// Created once the data is out (filled, and paged out with `pageout`).
+    pub ready_file: Option<PathBuf>,
+    /// Hold the data out until this file exists (the caller's go-ahead).
+    pub hold_until: Option<PathBuf>,
+}
+
+/// How often the go-ahead file is looked for while holding.
+const HOLD_POLL: Duration = Duration::from_millis(20);
+
+/// Tells the caller the data is out: writes `path` whole (a temporary file
+/// renamed into place), so whoever sees it exists can read all of it.
+fn signal_ready(path: &Path, swapped_kib: Option<u64>) -> Result<(), CmdError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let line = format!("ready swapped_kib={}\n", meminfo::or_na(swapped_kib));
+    std::fs::write(&tmp, line)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| CmdError::sys(format!("ready file {}", path.display()), e))
+}
+
+/// Holds the data out: until `o.hold_until` exists (bounded by `o.hold` if
+/// non-zero), or for `o.hold`.
+fn hold(o: &AnonOpts) -> Result<(), CmdError> {
+    let Some(go) = &o.hold_until else {
+        std::thread::sleep(o.hold);
+        return Ok(());
+    };
+    let start = Instant::now();
+    while !go.exists() {
+        if !o.hold.is_zero() && start.elapsed() >= o.hold {
+            return Err(CmdError::System(format!(
+                "no go-ahead ({} does not exist) after {:.1}s",
+                go.display(),
+                o.hold.as_secs_f64()
+            )));
+        }
+        std::thread::sleep(HOLD_POLL);
+    }
+    Ok(())
 }
 
 /// The result of checking a range of pages.
@@ -126,7 +168,10 @@ pub fn run(o: &AnonOpts) -> Result<Summary, CmdError> {
         }
         if pass == 0 {
             swapped_kib = meminfo::self_vm_swap_kib();
-            std::thread::sleep(o.hold);
+            if let Some(path) = &o.ready_file {
+                signal_ready(path, swapped_kib)?;
+            }
+            hold(o)?;
         }
         check.add(verify_pages(&gen, region.as_slice(), |_| Some(0)));
     }
@@ -223,10 +268,35 @@ mod tests {
             pageout: true,
             passes: 2,
             hold: Duration::ZERO,
+            ready_file: None,
+            hold_until: None,
         };
         let s = run(&o).unwrap();
         assert_eq!(s.exit_code(), 0);
         let line = s.to_string();
         assert!(line.starts_with("anon ok mib=2 pages=512 verified=1024 mismatches=0 secs="));
+    }
+
+    #[test]
+    fn hold_until_times_out_without_go_ahead() {
+        let dir = std::env::temp_dir().join(format!("zstest-hold-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let o = AnonOpts {
+            mib: 1,
+            seed: 5,
+            mix: Mix::default(),
+            pageout: false,
+            passes: 1,
+            hold: Duration::from_millis(100),
+            ready_file: Some(dir.join("ready")),
+            hold_until: Some(dir.join("go")),
+        };
+        assert!(matches!(run(&o), Err(CmdError::System(_))));
+        // The data was out before the wait: the ready file says so.
+        let ready = std::fs::read_to_string(dir.join("ready")).unwrap();
+        assert!(ready.starts_with("ready swapped_kib="), "{ready}");
+        std::fs::write(dir.join("go"), "").unwrap();
+        assert_eq!(run(&o).unwrap().exit_code(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -10,9 +10,9 @@
 
 mod anon;
 mod content;
-mod pagegen;
 mod files;
 mod meminfo;
+mod pagegen;
 mod region;
 mod report;
 mod stress;
@@ -27,7 +27,10 @@ const USAGE: &str = "\
 usage: zstest <command> [options]
 
   anon   --mib N [--seed S] [--mix M] [--pageout] [--passes K] [--hold-secs T]
-         fill N MiB of anonymous memory, optionally MADV_PAGEOUT it, verify K times
+         [--ready-file R] [--hold-until G]
+         fill N MiB of anonymous memory, optionally MADV_PAGEOUT it, verify K times;
+         R is created once the data is out; it is then held out until G exists
+         (an error after T seconds, if given) or, without G, for T seconds
   files  --dir D --mib N [--seed S] [--mix M] write|verify
          write N MiB of generated files into D (fsynced), or verify them
   gen    --page P [--seed S] [--mix M] [--version V]
@@ -152,7 +155,15 @@ fn parse_u64(s: &str) -> Option<u64> {
 fn cmd_anon(args: &[String]) -> Result<Summary, CmdError> {
     let a = Args::parse(
         args,
-        &["--mib", "--seed", "--mix", "--passes", "--hold-secs"],
+        &[
+            "--mib",
+            "--seed",
+            "--mix",
+            "--passes",
+            "--hold-secs",
+            "--ready-file",
+            "--hold-until",
+        ],
         &["--pageout"],
     )?;
     a.no_positional()?;
@@ -168,6 +179,8 @@ fn cmd_anon(args: &[String]) -> Result<Summary, CmdError> {
         pageout: a.flag("--pageout"),
         passes,
         hold: a.secs_opt("--hold-secs")?.unwrap_or(Duration::ZERO),
+        ready_file: a.value("--ready-file").map(Into::into),
+        hold_until: a.value("--hold-until").map(Into::into),
     })
 }
 

@@ -95,6 +95,47 @@ fn anon_summary_line() {
 }
 
 #[test]
+fn anon_handshake_files() {
+    let dir = Scratch::new("handshake");
+    fs::create_dir_all(&dir.0).unwrap();
+    let ready = dir.0.join("ready");
+    let go = dir.0.join("go");
+    let (ready_s, go_s) = (ready.to_str().unwrap(), go.to_str().unwrap());
+    // No go-ahead within the bound: a system error, after the ready file.
+    let o = zstest(&[
+        "anon",
+        "--mib",
+        "1",
+        "--ready-file",
+        ready_s,
+        "--hold-until",
+        go_s,
+        "--hold-secs",
+        "0.2",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("no go-ahead"), "{}", stderr(&o));
+    assert!(fs::read_to_string(&ready)
+        .unwrap()
+        .starts_with("ready swapped_kib="));
+    fs::remove_file(&ready).unwrap();
+    // With the go-ahead given, the data is read back and verified.
+    fs::write(&go, "").unwrap();
+    let o = zstest(&[
+        "anon",
+        "--mib",
+        "1",
+        "--ready-file",
+        ready_s,
+        "--hold-until",
+        go_s,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("anon ok mib=1 pages=256 verified=256 mismatches=0"));
+    assert!(ready.exists());
+}
+
+#[test]
 fn files_write_verify_and_corruption() {
     let dir = Scratch::new("files");
     let common = ["--dir", dir.path(), "--mib", "2", "--seed", "5"];

@@ -33,6 +33,18 @@ wait_zstest() {
 	[ "$rc" = 0 ] || fail "zstest exited $rc: data did not come back intact"
 }
 
+# wait_ready FILE PID: wait until the background workload PID creates FILE (zstest
+# --ready-file: its data is out and held); fail if it exits first.
+wait_ready() {
+	while [ ! -e "$1" ]; do
+		kill -0 "$2" 2>/dev/null || {
+			cat /tmp/*.out 2>/dev/null
+			fail "the workload exited before its data was out"
+		}
+		sleep 1
+	done
+}
+
 module_loaded() {
 	[ -d "/sys/module/$1" ]
 }
