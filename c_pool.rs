@@ -81,7 +81,9 @@ pub(crate) unsafe fn free(pool: &Pool, raw: usize) {
 /// unmaps it on the same CPU, without sleeping in between.
 pub(crate) unsafe fn map(pool: &Pool, raw: usize, mode: u32) -> *mut c_void {
     // SAFETY: a live handle of `pool` (caller), used only for this call.
-    let Some(mut handle) = (unsafe { Handle::from_raw(raw) }) else { return core::ptr::null_mut() };
+    let Some(mut handle) = (unsafe { Handle::from_raw(raw) }) else {
+        return core::ptr::null_mut();
+    };
     let addr = match pool.map(&mut handle, MapMode::from_c(mode)) {
         Ok(mapping) => mapping.into_raw().cast(),
         Err(_) => core::ptr::null_mut(),
@@ -98,7 +100,9 @@ pub(crate) unsafe fn map(pool: &Pool, raw: usize, mode: u32) -> *mut c_void {
 /// `raw` was mapped by `map` on `pool` by the current task, which has not unmapped it.
 pub(crate) unsafe fn unmap(pool: &Pool, raw: usize) {
     // SAFETY: a live, mapped handle of `pool` (caller), used only for this call.
-    let Some(mut handle) = (unsafe { Handle::from_raw(raw) }) else { return };
+    let Some(mut handle) = (unsafe { Handle::from_raw(raw) }) else {
+        return;
+    };
     // SAFETY: mapped by `map`, which leaked the mapping on this task (caller).
     drop(unsafe { Mapping::from_raw(pool, &mut handle) });
     let _ = handle.into_raw();

@@ -75,7 +75,13 @@ impl Pool {
             .classes()
             .iter()
             .enumerate()
-            .map(|(class, lists)| compactable_pages(CLASSES.class(class), lists.objs_allocated(class), lists.objs_inuse()))
+            .map(|(class, lists)| {
+                compactable_pages(
+                    CLASSES.class(class),
+                    lists.objs_allocated(class),
+                    lists.objs_inuse(),
+                )
+            })
             .sum()
     }
 
@@ -110,14 +116,27 @@ impl Pool {
 /// until the first is empty or the second full.
 fn compact_once(inner: &PoolInner, class: usize) -> Round {
     let lists = &inner.classes()[class];
-    if compactable_pages(CLASSES.class(class), lists.objs_allocated(class), lists.objs_inuse()) == 0 {
+    if compactable_pages(
+        CLASSES.class(class),
+        lists.objs_allocated(class),
+        lists.objs_inuse(),
+    ) == 0
+    {
         return Round::Stop;
     }
-    let Some(src) = inner.first_in(class, &COMPACT_SRC_ORDER, None) else { return Round::Stop };
+    let Some(src) = inner.first_in(class, &COMPACT_SRC_ORDER, None) else {
+        return Round::Stop;
+    };
     // The fullest zspage may be `src` itself when it is the only partly used one.
-    let Some(dst) = inner.first_in(class, &COMPACT_DST_ORDER, Some(src.zspage())) else { return Round::Stop };
-    let Some(src_write) = try_write_zspage(src.lock()) else { return Round::Stop };
-    let Some(dst_write) = try_write_zspage(dst.lock()) else { return Round::Stop };
+    let Some(dst) = inner.first_in(class, &COMPACT_DST_ORDER, Some(src.zspage())) else {
+        return Round::Stop;
+    };
+    let Some(src_write) = try_write_zspage(src.lock()) else {
+        return Round::Stop;
+    };
+    let Some(dst_write) = try_write_zspage(dst.lock()) else {
+        return Round::Stop;
+    };
     let mut last_moved = 0usize;
     // The seed-001 mutation: repoint handles after the locks are dropped.
     let mut deferred: KVec<(u32, Location)> = KVec::new();
@@ -125,7 +144,9 @@ fn compact_once(inner: &PoolInner, class: usize) -> Round {
     while let Some((idx, handle)) = src.next_allocated(from) {
         from = idx + 1;
         // The copy below writes the payload; `alloc_obj` wrote the header (the handle).
-        let Some(dst_idx) = dst.alloc_obj(handle) else { break };
+        let Some(dst_idx) = dst.alloc_obj(handle) else {
+            break;
+        };
         src.copy_obj(&src_write, idx, dst, &dst_write, dst_idx);
         let location = dst.location(dst_idx);
         // The bytes are in place: repoint the handle in one store. Its readers wait for

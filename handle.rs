@@ -67,7 +67,10 @@ impl<'pool> Handle<'pool> {
     /// The handle of an object just allocated in slot `slot`.
     pub(crate) fn new(slot: NonNull<HandleSlot>) -> Self {
         // INVARIANT: the pool's `malloc` passes the slot of the object it just allocated.
-        Handle { slot, _pool: PhantomData }
+        Handle {
+            slot,
+            _pool: PhantomData,
+        }
     }
 
     /// A handle from its C value; `None` for 0 and error values (which zsmalloc ignores).
@@ -82,7 +85,10 @@ impl<'pool> Handle<'pool> {
             return None;
         }
         // INVARIANT: a live handle of a live pool (caller).
-        NonNull::new(raw as *mut HandleSlot).map(|slot| Handle { slot, _pool: PhantomData })
+        NonNull::new(raw as *mut HandleSlot).map(|slot| Handle {
+            slot,
+            _pool: PhantomData,
+        })
     }
 
     /// The C value of the handle; the object stays allocated.
@@ -113,7 +119,9 @@ impl HandleSlot {
     /// or a held spinlock: zspages are freed one grace period after they stop being named
     /// by any slot, and a spinlock holder is an RCU reader).
     pub(crate) fn zspage<'r, R: crate::sys::RcuReader>(&self, _rcu: &'r R) -> (&'r Zspage, u32) {
-        let Some(location) = self.load() else { unreachable!("a live handle's slot names no object") };
+        let Some(location) = self.load() else {
+            unreachable!("a live handle's slot names no object")
+        };
         // SAFETY: a live slot names a zspage that was live when the slot was read; it is
         // retired through RCU after no slot names it, and the caller's read-side section
         // (`'r`) began before this read, so the memory is valid for `'r`.

@@ -68,7 +68,10 @@ impl<'a> Mapping<'a> {
     /// spans two pages. `EBUSY` if this CPU's buffer is already claimed by another mapping.
     pub(crate) fn new(pool: &Pool, hold: ReadHold<'a>, mode: MapMode) -> Result<Mapping<'a>> {
         if !hold.spans() {
-            return Ok(Mapping { hold: Some(hold), copy: None });
+            return Ok(Mapping {
+                hold: Some(hold),
+                copy: None,
+            });
         }
         let Some(mut copy) = pool.copy_buffers().claim(CpuPin::new(), mode as u8) else {
             pr_err!("map: this CPU's copy buffer is in use by another mapping\n");
@@ -77,12 +80,17 @@ impl<'a> Mapping<'a> {
         if mode.copies_in() {
             hold.read_payload(copy.buf(hold.payload_len()));
         }
-        Ok(Mapping { hold: Some(hold), copy: Some(copy) })
+        Ok(Mapping {
+            hold: Some(hold),
+            copy: Some(copy),
+        })
     }
 
     /// The object's payload (or its copy).
     pub(crate) fn bytes(&mut self) -> &mut [u8] {
-        let Some(hold) = self.hold.as_mut() else { return &mut [] };
+        let Some(hold) = self.hold.as_mut() else {
+            return &mut [];
+        };
         let len = hold.payload_len();
         match self.copy.as_mut() {
             Some(copy) => copy.buf(len),
@@ -94,8 +102,12 @@ impl<'a> Mapping<'a> {
     /// same handle to `from_raw` (its unmap) on the same CPU without sleeping meanwhile.
     pub(crate) fn into_raw(mut self) -> *mut u8 {
         let addr = self.bytes().as_mut_ptr();
-        self.hold.take().map(ReadHold::leak);
-        self.copy.take().map(CpuBufferClaim::leak);
+        if let Some(hold) = self.hold.take() {
+            hold.leak();
+        }
+        if let Some(copy) = self.copy.take() {
+            copy.leak();
+        }
         addr
     }
 
@@ -113,8 +125,13 @@ impl<'a> Mapping<'a> {
         let hold = unsafe { ReadHold::new(zspage, idx) };
         drop(rcu);
         // SAFETY: a spanning object's mapping leaked its claim on this task (caller).
-        let copy = hold.spans().then(|| unsafe { CpuBufferClaim::resume(pool.copy_buffers()) });
-        Mapping { hold: Some(hold), copy }
+        let copy = hold
+            .spans()
+            .then(|| unsafe { CpuBufferClaim::resume(pool.copy_buffers()) });
+        Mapping {
+            hold: Some(hold),
+            copy,
+        }
     }
 }
 

@@ -31,7 +31,8 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
 /// This module's movable operations; every zspage page points at them while registered.
-pub(crate) static MOVABLE_OPS: sys::movable_operations = sys::movable_operations_of::<ZspagePages>();
+pub(crate) static MOVABLE_OPS: sys::movable_operations =
+    sys::movable_operations_of::<ZspagePages>();
 
 /// 6.12's `MIGRATEPAGE_SUCCESS`.
 const MIGRATEPAGE_SUCCESS: i32 = 0;
@@ -56,13 +57,20 @@ fn release_dead_page(page: &LockedPage<'_>) {
 /// Where `page` stands, under the pool lock.
 fn owner_of(pool: &Pool, zspage: &Zspage, page: &LockedPage<'_>) -> Owner {
     let inner = pool.inner.lock();
-    classify(zspage.held(&inner).state().life, zspage.held(&inner).page_index(page.as_ptr()))
+    classify(
+        zspage.held(&inner).state().life,
+        zspage.held(&inner).page_index(page.as_ptr()),
+    )
 }
 
 /// The verdict for a zspage in state `life` of which the page is page `index`.
 fn classify(life: Life, index: Option<usize>) -> Owner {
     // The seed-003 mutation: trust a zspage found without checking it is live.
-    let life = if testing::MUTATE_NO_LIVENESS_CHECK && life == Life::Dead { Life::Listed } else { life };
+    let life = if testing::MUTATE_NO_LIVENESS_CHECK && life == Life::Dead {
+        Life::Listed
+    } else {
+        life
+    };
     // The page must still be the zspage's: `private` is cleared on the old page of a move,
     // but the page chain is the authority.
     match (life, index) {
@@ -90,7 +98,8 @@ fn with_owner<R>(page: &LockedPage<'_>, f: impl FnOnce(&Pool, &Zspage) -> R) -> 
 
 /// The verdict on `page` for isolation and putback: a dead zspage's page loses its link.
 fn settle(page: &LockedPage<'_>) -> Owner {
-    let verdict = with_owner(page, |pool, zspage| owner_of(pool, zspage, page)).unwrap_or(Owner::Dead);
+    let verdict =
+        with_owner(page, |pool, zspage| owner_of(pool, zspage, page)).unwrap_or(Owner::Dead);
     if matches!(verdict, Owner::Dead) {
         release_dead_page(page);
     }
@@ -112,7 +121,9 @@ impl Pool {
             }
         };
         // Seed 004: a writer only tries. A reader has an object mapped: come back later.
-        let Some(write) = try_write_zspage(zspage.lock()) else { return EAGAIN.to_errno() };
+        let Some(write) = try_write_zspage(zspage.lock()) else {
+            return EAGAIN.to_errno();
+        };
         // SAFETY: the pool lock and the zspage's write lock are held: nobody writes the
         // zspage's bytes; the ops live until module exit, which waits for every link to be
         // dropped (`MOVABLE_PAGES`).

@@ -41,7 +41,7 @@ use crate::{
 };
 use core::{
     cell::Cell,
-    sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 use kernel::{
     alloc::flags::GFP_KERNEL,
@@ -111,21 +111,35 @@ impl PoolInner {
     /// The fullest zspage of `class` that has a free object.
     fn first_with_room(&self, class: usize) -> Option<Held<'_>> {
         let groups = &self.classes[class].groups;
-        ALLOC_ORDER.iter().find_map(|&group| groups[group].first()).map(|zspage| zspage.held(self))
+        ALLOC_ORDER
+            .iter()
+            .find_map(|&group| groups[group].first())
+            .map(|zspage| zspage.held(self))
     }
 
     /// The first zspage on the first non-empty group of `order` in `class`, skipping `not`.
-    pub(crate) fn first_in(&self, class: usize, order: &[usize], not: Option<&Zspage>) -> Option<Held<'_>> {
+    pub(crate) fn first_in(
+        &self,
+        class: usize,
+        order: &[usize],
+        not: Option<&Zspage>,
+    ) -> Option<Held<'_>> {
         let groups = &self.classes[class].groups;
-        let skip = |zspage: &&Zspage| not.is_none_or(|not| !core::ptr::eq(*zspage, not));
-        order.iter().find_map(|&group| groups[group].iter().find(skip)).map(|zspage| zspage.held(self))
+        let skip = |zspage: &&Zspage| !not.is_some_and(|not| core::ptr::eq(*zspage, not));
+        order
+            .iter()
+            .find_map(|&group| groups[group].iter().find(skip))
+            .map(|zspage| zspage.held(self))
     }
 
     /// The listed zspage of `class` at address `addr`, if any (the seed-002 mutation).
     pub(crate) fn find(&self, class: usize, addr: usize) -> Option<Held<'_>> {
         let groups = &self.classes[class].groups;
         let at = |zspage: &&Zspage| core::ptr::from_ref(*zspage) as usize == addr;
-        groups.iter().find_map(|list| list.iter().find(at)).map(|zspage| zspage.held(self))
+        groups
+            .iter()
+            .find_map(|list| list.iter().find(at))
+            .map(|zspage| zspage.held(self))
     }
 
     /// Puts a new, empty zspage on its class's lists; the lists own it from now on.
@@ -144,7 +158,10 @@ impl PoolInner {
     /// Moves `zspage` to the list of the group its use now puts it in.
     pub(crate) fn regroup(&self, zspage: Held<'_>) {
         let mut state = zspage.state();
-        assert!(state.life == Life::Listed, "regroup of a zspage that is not listed");
+        assert!(
+            state.life == Life::Listed,
+            "regroup of a zspage that is not listed"
+        );
         let group = fullness_group(state.inuse(), zspage.spec().objs_per_zspage);
         if group != state.group() {
             let groups = &self.classes[zspage.class()].groups;
@@ -179,7 +196,10 @@ impl PoolInner {
     /// section, so no other path can relink it or allocate in it.
     pub(crate) fn kill(&self, zspage: Held<'_>) -> DeadZspage {
         let mut state = zspage.state();
-        assert!(state.life == Life::Listed, "kill of a zspage that is not listed");
+        assert!(
+            state.life == Life::Listed,
+            "kill of a zspage that is not listed"
+        );
         let class = &self.classes[zspage.class()];
         // SAFETY: a listed zspage is on the list of the group its state names.
         let zspage_box = unsafe { class.groups[state.group()].remove(zspage.zspage()) };
@@ -192,7 +212,11 @@ impl PoolInner {
 
     /// Any zspage still on a list, for pool destruction.
     fn any_zspage(&self) -> Option<Held<'_>> {
-        self.classes.iter().flat_map(|class| class.groups.iter()).find_map(List::first).map(|zs| zs.held(self))
+        self.classes
+            .iter()
+            .flat_map(|class| class.groups.iter())
+            .find_map(List::first)
+            .map(|zs| zs.held(self))
     }
 }
 
@@ -214,7 +238,8 @@ pub(crate) struct Pool {
     pub(crate) compacting: AtomicBool,
     /// Compacts under memory pressure; set once the pool is at its final address, and
     /// dropped first on destroy (which waits for its running callbacks).
-    shrinker: AtomicPtr<sys::Shrinker>,
+    #[pin]
+    shrinker: SpinLock<Option<sys::Shrinker>>,
     pub(crate) debugfs: DebugfsDir,
     name: CString,
 }
@@ -253,7 +278,7 @@ impl Pool {
                 zspages_retired: AtomicUsize::new(0),
                 pages_migrated: AtomicUsize::new(0),
                 compacting: AtomicBool::new(false),
-                shrinker: AtomicPtr::new(core::ptr::null_mut()),
+                shrinker <- new_spinlock!(None, "rust_zsmalloc_shrinker"),
                 debugfs: DebugfsDir::new(&dir_name, Some(alloc.debugfs())),
                 name: CString::try_from_fmt(fmt!("{}", name))?,
             }),
@@ -261,9 +286,9 @@ impl Pool {
         )?;
         pool.inner.lock().pool = core::ptr::from_ref(&*pool);
         // SAFETY: the pool is pinned and outlives the shrinker, which destroy drops first.
-        match unsafe { sys::Shrinker::new(name, &*pool) }.map(|s| KBox::new(s, GFP_KERNEL)) {
-            Some(Ok(shrinker)) => pool.shrinker.store(KBox::into_raw(shrinker), Ordering::Release),
-            _ => pr_warn!("pool {}: no shrinker (out of memory)\n", name),
+        match unsafe { sys::Shrinker::new(name, &*pool) } {
+            Some(shrinker) => *pool.shrinker.lock() = Some(shrinker),
+            None => pr_warn!("pool {}: no shrinker (out of memory)\n", name),
         }
         crate::stats::register(&pool);
         Ok(pool)
@@ -293,7 +318,11 @@ impl Pool {
     /// nothing is left allocated on error.
     pub(crate) fn malloc(&self, size: usize, gfp: Gfp) -> Result<Handle<'_>> {
         let (class, _stored) = CLASSES.lookup(size).map_err(size_error)?;
-        let slot = self.alloc.handles().alloc(gfp, HandleSlot::new()).map_err(|_| ENOMEM)?;
+        let slot = self
+            .alloc
+            .handles()
+            .alloc(gfp, HandleSlot::new())
+            .map_err(|_| ENOMEM)?;
         let slot = slot.into_raw();
         let handle = Handle::new(slot);
 
@@ -322,7 +351,8 @@ impl Pool {
         // listed (seed 003: published only once initialised); until then a callback that
         // finds it sees `Life::New` and leaves it alone.
         MOVABLE_PAGES.fetch_add(Zspage::publish(&zspage, &MOVABLE_OPS), Ordering::Relaxed);
-        self.total_pages.fetch_add(zspage.nr_pages(), Ordering::Relaxed);
+        self.total_pages
+            .fetch_add(zspage.nr_pages(), Ordering::Relaxed);
         let inner = self.inner.lock();
         let zspage = inner.insert(zspage);
         Self::alloc_obj(&inner, zspage, &handle);
@@ -332,7 +362,9 @@ impl Pool {
     /// Allocates an object in `zspage` (which has room) for `handle` and points its slot
     /// at it.
     fn alloc_obj(inner: &PoolInner, zspage: Held<'_>, handle: &Handle<'_>) {
-        let Some(idx) = zspage.alloc_obj(handle.raw()) else { unreachable!("zspage on a non-full list is full") };
+        let Some(idx) = zspage.alloc_obj(handle.raw()) else {
+            unreachable!("zspage on a non-full list is full")
+        };
         // The slot is fresh and the handle not returned yet: nobody reads it.
         handle.slot().store(zspage.location(idx));
         inner.object_allocated(zspage);
@@ -360,7 +392,8 @@ impl Pool {
 
     /// Retires a dead zspage: pages and metadata go one RCU grace period from now.
     pub(crate) fn retire(&self, zspage: DeadZspage) {
-        self.total_pages.fetch_sub(zspage.nr_pages(), Ordering::Relaxed);
+        self.total_pages
+            .fetch_sub(zspage.nr_pages(), Ordering::Relaxed);
         self.zspages_retired.fetch_add(1, Ordering::Relaxed);
         zspage.retire();
     }
@@ -394,14 +427,21 @@ impl Pool {
     /// Maps the object of `handle` for `mode` until the mapping drops. An object that spans
     /// two pages is copied into this CPU's buffer (unless write-only), and preemption stays
     /// off until the mapping drops: do not sleep meanwhile.
-    pub(crate) fn map<'a>(&'a self, handle: &'a mut Handle<'_>, mode: MapMode) -> Result<Mapping<'a>> {
+    pub(crate) fn map<'a>(
+        &'a self,
+        handle: &'a mut Handle<'_>,
+        mode: MapMode,
+    ) -> Result<Mapping<'a>> {
         let hold = self.read_lock_object(handle)?;
         Mapping::new(self, hold, mode)
     }
 
     /// Maps `handle`, runs `f` on the object's first `len` bytes (clamped to the object),
     /// and unmaps.
-    #[allow(dead_code, reason = "the allocator's own callers are C; Rust users are the tests")]
+    #[allow(
+        dead_code,
+        reason = "the allocator's own callers are C; Rust users are the tests"
+    )]
     pub(crate) fn with_object<R>(
         &self,
         handle: &mut Handle<'_>,
@@ -418,11 +458,18 @@ impl Pool {
     /// Whether the object of `handle` spans two pages (so `map` goes through the copy
     /// buffer), and where it starts: its page and its address if it lies in one page.
     #[allow(dead_code, reason = "for the KUnit module")]
-    pub(crate) fn object_place(&self, handle: &Handle<'_>) -> (bool, *mut kernel::bindings::page, Option<*mut u8>) {
+    pub(crate) fn object_place(
+        &self,
+        handle: &Handle<'_>,
+    ) -> (bool, *mut kernel::bindings::page, Option<*mut u8>) {
         let inner = self.inner.lock();
         let (zspage, idx) = handle.slot().zspage(&*inner);
         let zspage = zspage.held(&inner);
-        (zspage.place(idx).spans, zspage.page_of(idx), zspage.payload_address(idx))
+        (
+            zspage.place(idx).spans,
+            zspage.page_of(idx),
+            zspage.payload_address(idx),
+        )
     }
 }
 
@@ -439,17 +486,16 @@ impl sys::ShrinkerOps for Pool {
 #[pinned_drop]
 impl PinnedDrop for Pool {
     fn drop(self: Pin<&mut Self>) {
-        let shrinker = self.shrinker.swap(core::ptr::null_mut(), Ordering::AcqRel);
-        if !shrinker.is_null() {
-            // SAFETY: stored by `new` from `KBox::into_raw`, taken once; dropping it waits
-            // for the callbacks that use this pool.
-            drop(unsafe { KBox::from_raw(shrinker) });
-        }
+        // Dropped outside the lock: freeing a shrinker waits for its running callbacks.
+        let shrinker = self.shrinker.lock().take();
+        drop(shrinker);
         let mut live = 0usize;
         loop {
             let dead = {
                 let inner = self.inner.lock();
-                let Some(zspage) = inner.any_zspage() else { break };
+                let Some(zspage) = inner.any_zspage() else {
+                    break;
+                };
                 let mut from = 0;
                 while let Some((idx, handle)) = zspage.next_allocated(from) {
                     from = idx + 1;
@@ -466,7 +512,11 @@ impl PinnedDrop for Pool {
         // every retirement callback has run, none of them can still be using the pool.
         sys::rcu_barrier();
         if live > 0 {
-            pr_warn!("pool {}: destroyed with {} live objects; freed them\n", &*self.name, live);
+            pr_warn!(
+                "pool {}: destroyed with {} live objects; freed them\n",
+                &*self.name,
+                live
+            );
         }
     }
 }

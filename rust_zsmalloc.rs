@@ -14,7 +14,12 @@ mod c_pool;
 mod compaction;
 mod handle;
 #[path = "logic/src/lib.rs"]
-#[allow(unused_attributes, dead_code, unreachable_pub, reason = "shared with the host crate")]
+#[allow(
+    unused_attributes,
+    dead_code,
+    unreachable_pub,
+    reason = "shared with the host crate"
+)]
 mod logic;
 mod mapping;
 mod migrate;
@@ -60,15 +65,22 @@ struct RustZsmalloc {
 impl kernel::Module for RustZsmalloc {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let alloc = allocator::Allocator::new(&allocator::AllocatorNames {
-                zspage_cache: c_str!("rust_zsmalloc_zspage"),
-                handle_cache: c_str!("rust_zsmalloc_handle"),
-                hotplug: c_str!("mm/rust_zsmalloc:prepare"),
-                debugfs: c_str!("rust_zsmalloc"),
-            })?;
+            zspage_cache: c_str!("rust_zsmalloc_zspage"),
+            handle_cache: c_str!("rust_zsmalloc_handle"),
+            hotplug: c_str!("mm/rust_zsmalloc:prepare"),
+            debugfs: c_str!("rust_zsmalloc"),
+        })?;
         ALLOCATOR.store(core::ptr::from_ref(&*alloc).cast_mut(), Ordering::Release);
         let driver = zpool_glue::Registration::new(module);
-        pr_info!("loaded: {} size classes, huge from {} bytes\n", CLASSES.nr_classes(), CLASSES.huge_class_size());
-        Ok(RustZsmalloc { _driver: driver, _alloc: alloc })
+        pr_info!(
+            "loaded: {} size classes, huge from {} bytes\n",
+            CLASSES.nr_classes(),
+            CLASSES.huge_class_size()
+        );
+        Ok(RustZsmalloc {
+            _driver: driver,
+            _alloc: alloc,
+        })
     }
 }
 

@@ -18,11 +18,16 @@ pub(crate) fn register(pool: &Pin<KBox<Pool>>) {
     // SAFETY: the counters and the pool live in the pinned pool, whose drop removes the
     // directory (`debugfs` is a field) before they go; `rzs_classes_show` expects a pool.
     unsafe {
-        pool.debugfs.add_class_table(core::ptr::from_ref::<Pool>(pool).cast());
-        pool.debugfs.add_ulong(c_str!("total_pages"), &pool.total_pages);
-        pool.debugfs.add_ulong(c_str!("pages_compacted"), &pool.pages_compacted);
-        pool.debugfs.add_ulong(c_str!("zspages_retired"), &pool.zspages_retired);
-        pool.debugfs.add_ulong(c_str!("pages_migrated"), &pool.pages_migrated);
+        pool.debugfs
+            .add_class_table(core::ptr::from_ref::<Pool>(pool).cast());
+        pool.debugfs
+            .add_ulong(c_str!("total_pages"), &pool.total_pages);
+        pool.debugfs
+            .add_ulong(c_str!("pages_compacted"), &pool.pages_compacted);
+        pool.debugfs
+            .add_ulong(c_str!("zspages_retired"), &pool.zspages_retired);
+        pool.debugfs
+            .add_ulong(c_str!("pages_migrated"), &pool.pages_migrated);
     }
 }
 
@@ -42,7 +47,11 @@ fn write_class_table(pool: &Pool, out: &mut SeqFile) {
     let mut counts = KVec::new();
     {
         let inner = pool.inner.lock();
-        let used = inner.classes().iter().filter(|class| class.zspages() > 0).count();
+        let used = inner
+            .classes()
+            .iter()
+            .filter(|class| class.zspages() > 0)
+            .count();
         drop(inner);
         // Room for every class in use now, plus slack for classes that start meanwhile.
         if counts.reserve(used + 8, GFP_KERNEL).is_err() {
@@ -50,7 +59,12 @@ fn write_class_table(pool: &Pool, out: &mut SeqFile) {
             return;
         }
         let inner = pool.inner.lock();
-        for (index, class) in inner.classes().iter().enumerate().filter(|(_, c)| c.zspages() > 0) {
+        for (index, class) in inner
+            .classes()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.zspages() > 0)
+        {
             let mut entry = ClassCounts {
                 index,
                 zspages: class.zspages(),
@@ -58,7 +72,10 @@ fn write_class_table(pool: &Pool, out: &mut SeqFile) {
                 objs_inuse: class.objs_inuse(),
                 ..Default::default()
             };
-            class.group_counts().zip(entry.groups.iter_mut()).for_each(|(n, slot)| *slot = n);
+            class
+                .group_counts()
+                .zip(entry.groups.iter_mut())
+                .for_each(|(n, slot)| *slot = n);
             // Within the reserved capacity: never allocates under the spinlock.
             if counts.len() == counts.capacity() || counts.push(entry, GFP_KERNEL).is_err() {
                 break;
@@ -90,9 +107,9 @@ fn write_class_table(pool: &Pool, out: &mut SeqFile) {
         out.write(line.as_bytes());
     }
     let mut line = LineBuf::new();
-    let _ = write!(
+    let _ = writeln!(
         line,
-        "total_pages {} pages_compacted {} pages_migrated {} zspages_retired {}\n",
+        "total_pages {} pages_compacted {} pages_migrated {} zspages_retired {}",
         pool.total_pages(),
         pool.pages_compacted(),
         pool.pages_migrated(),
@@ -108,7 +125,10 @@ fn write_class_table(pool: &Pool, out: &mut SeqFile) {
 /// Called by the seq_file core with the file's `seq_file`, whose private data is the pool
 /// `register` created the file for.
 #[no_mangle]
-unsafe extern "C" fn rzs_classes_show(m: *mut bindings::seq_file, _v: *mut core::ffi::c_void) -> i32 {
+unsafe extern "C" fn rzs_classes_show(
+    m: *mut bindings::seq_file,
+    _v: *mut core::ffi::c_void,
+) -> i32 {
     // SAFETY: a running show callback's `seq_file` (caller), used only during it.
     let mut out = unsafe { SeqFile::from_raw(m) };
     // SAFETY: the file's private data is its pool, which removes the file before it goes.

@@ -67,6 +67,10 @@ pub(crate) mod fault {
 pub(crate) mod hooks {
     /// Where a hook runs.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[expect(
+        clippy::enum_variant_names,
+        reason = "each point is after a step of a race"
+    )]
     pub(crate) enum Point {
         /// A movable_ops callback found a zspage behind a page (inside its RCU section),
         /// before it used it.

@@ -5,11 +5,7 @@
 //!
 //! The callbacks only convert pointers and call the safe `Pool` API.
 
-use crate::{
-    c_pool,
-    sys,
-    zs_api,
-};
+use crate::{c_pool, sys, zs_api};
 use core::{cell::UnsafeCell, ffi::c_void};
 use kernel::{bindings, prelude::*, ThisModule};
 
@@ -67,12 +63,29 @@ impl Drop for Registration {
     }
 }
 
+/// zpool's `create`: a pool named `name`; the gfp is not used (pools allocate nothing
+/// up front).
+///
+/// # Safety
+///
+/// `name` is a NUL-terminated string.
 unsafe extern "C" fn zp_create(name: *const u8, _gfp: bindings::gfp_t) -> *mut c_void {
     // SAFETY: zpool passes a NUL-terminated pool name.
     unsafe { c_pool::create(name) }
 }
 
-unsafe extern "C" fn zp_malloc(pool_ptr: *mut c_void, size: usize, gfp: bindings::gfp_t, handle: *mut usize) -> i32 {
+/// zpool's `malloc`: 0 and the handle in `*handle`, or -errno.
+///
+/// # Safety
+///
+/// `pool_ptr` came from `zp_create` and is not destroyed meanwhile; `handle` is valid for
+/// a write.
+unsafe extern "C" fn zp_malloc(
+    pool_ptr: *mut c_void,
+    size: usize,
+    gfp: bindings::gfp_t,
+    handle: *mut usize,
+) -> i32 {
     // SAFETY: a live pool (zpool's contract).
     match c_pool::malloc(unsafe { c_pool::get(pool_ptr) }, size, gfp) {
         Ok(h) => {
@@ -84,6 +97,11 @@ unsafe extern "C" fn zp_malloc(pool_ptr: *mut c_void, size: usize, gfp: bindings
     }
 }
 
+/// zpool's `total_pages`.
+///
+/// # Safety
+///
+/// `pool_ptr` came from `zp_create` and is not destroyed meanwhile.
 unsafe extern "C" fn zp_total_pages(pool_ptr: *mut c_void) -> u64 {
     // SAFETY: a live pool (zpool's contract).
     unsafe { c_pool::get(pool_ptr) }.total_pages() as u64

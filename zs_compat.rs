@@ -44,6 +44,10 @@ extern "C" {
 macro_rules! forward {
     ($($zs:ident => $rzs:ident ($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;)*) => {$(
         #[doc = concat!("`", stringify!($zs), "`, served by `", stringify!($rzs), "`.")]
+        #[doc = ""]
+        #[doc = "# Safety"]
+        #[doc = ""]
+        #[doc = concat!("The contract of `", stringify!($rzs), "` (zsmalloc's).")]
         #[no_mangle]
         pub unsafe extern "C" fn $zs($($arg: $ty),*) $(-> $ret)? {
             // SAFETY: same signature and contract as the callee; the caller (zram) keeps

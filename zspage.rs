@@ -119,7 +119,10 @@ struct StateCell {
 
 impl StateCell {
     fn new(state: ZspageState) -> Self {
-        let cell = StateCell { packed: AtomicU64::new(0), huge_handle: AtomicUsize::new(0) };
+        let cell = StateCell {
+            packed: AtomicU64::new(0),
+            huge_handle: AtomicUsize::new(0),
+        };
         cell.store(state);
         cell
     }
@@ -146,7 +149,10 @@ impl StateCell {
             Life::Listed => 1,
             Life::Dead => 2,
         };
-        let packed = life | u64::from(state.group) << 8 | u64::from(state.inuse) << 16 | u64::from(state.free_head) << 32;
+        let packed = life
+            | u64::from(state.group) << 8
+            | u64::from(state.inuse) << 16
+            | u64::from(state.free_head) << 32;
         self.packed.store(packed, Ordering::Relaxed);
         self.huge_handle.store(state.huge_handle, Ordering::Relaxed);
     }
@@ -186,9 +192,17 @@ impl Zspage {
         if !spec.huge {
             let mut chain = pages.chain_mut();
             for idx in 0..spec.objs_per_zspage {
-                let next = if idx + 1 < spec.objs_per_zspage { idx + 1 } else { u32::from(FREE_END) };
+                let next = if idx + 1 < spec.objs_per_zspage {
+                    idx + 1
+                } else {
+                    u32::from(FREE_END)
+                };
                 let place = obj_place(spec, idx);
-                chain.write(place.page, place.offset, &((next as usize) << 1).to_ne_bytes());
+                chain.write(
+                    place.page,
+                    place.offset,
+                    &((next as usize) << 1).to_ne_bytes(),
+                );
             }
         }
         // INVARIANT: the chain holds the `spec.pages()` pages allocated above; `pool`
@@ -245,7 +259,9 @@ impl Zspage {
 
     /// Where object `idx` of this zspage is, as a handle slot holds it.
     pub(crate) fn location(&self, idx: u32) -> Location {
-        let location = u8::try_from(idx).ok().and_then(|i| Location::new(core::ptr::from_ref(self) as usize, i));
+        let location = u8::try_from(idx)
+            .ok()
+            .and_then(|i| Location::new(core::ptr::from_ref(self) as usize, i));
         let Some(location) = location else {
             unreachable!("zspage metadata address or object index out of the location's range")
         };
@@ -260,7 +276,10 @@ impl Zspage {
     /// once, before the zspage is listed, at its final (slab) address: a zspage still in
     /// its box has never been listed (`PoolInner::insert` takes the box). Returns the pages
     /// registered (a fresh page is never locked, so all of them).
-    pub(crate) fn publish(zspage: &SlabBox<Zspage>, ops: &'static sys::movable_operations) -> usize {
+    pub(crate) fn publish(
+        zspage: &SlabBox<Zspage>,
+        ops: &'static sys::movable_operations,
+    ) -> usize {
         let me = core::ptr::from_ref::<Zspage>(zspage).cast();
         // SAFETY: a zspage that was never listed is `Life::New`: a callback that finds it
         // backs off without touching the chain, and nothing else can reach it, so nothing
@@ -279,7 +298,11 @@ impl Zspage {
     /// Drops the pages' links to the migration core where their locks are free, for the
     /// RCU free path (the zspage is unreachable: `&mut`); returns how many it dropped.
     pub(crate) fn release_movable_pages(&mut self) -> usize {
-        self.pages.chain_mut().pages().filter(|page| page.release_movable() == MovableRelease::Released).count()
+        self.pages
+            .chain_mut()
+            .pages()
+            .filter(|page| page.release_movable() == MovableRelease::Released)
+            .count()
     }
 }
 
@@ -324,7 +347,11 @@ impl<'g> Held<'g> {
         let mut header = [0u8; HANDLE_SIZE];
         // SAFETY: the pool lock is held (`Held`): it excludes every writer of a header
         // (headers change only under it).
-        unsafe { self.chain().page(place.page).read(place.offset, &mut header) };
+        unsafe {
+            self.chain()
+                .page(place.page)
+                .read(place.offset, &mut header)
+        };
         usize::from_ne_bytes(header)
     }
 
@@ -333,7 +360,11 @@ impl<'g> Held<'g> {
     fn set_header(self, idx: u32, header: usize) {
         let place = self.place(idx);
         // SAFETY: as in `header`; the object is not mapped, so no reader uses its bytes.
-        unsafe { self.chain().page(place.page).write(place.offset, &header.to_ne_bytes()) };
+        unsafe {
+            self.chain()
+                .page(place.page)
+                .write(place.offset, &header.to_ne_bytes())
+        };
     }
 
     /// Takes the first free object, if any, for the handle `handle` (recorded in the
@@ -348,9 +379,15 @@ impl<'g> Held<'g> {
             state.free_head = FREE_END;
             state.huge_handle = handle;
         } else {
-            debug_assert!(handle & ALLOCATED_TAG == 0, "handles are aligned slot addresses");
+            debug_assert!(
+                handle & ALLOCATED_TAG == 0,
+                "handles are aligned slot addresses"
+            );
             let header = self.header(u32::from(idx));
-            assert!(header & ALLOCATED_TAG == 0, "free list reached allocated object {idx}");
+            assert!(
+                header & ALLOCATED_TAG == 0,
+                "free list reached allocated object {idx}"
+            );
             self.set_header(u32::from(idx), handle | ALLOCATED_TAG);
             // Written by `new` or `free_obj` from a `u16`.
             state.free_head = (header >> 1) as u16;
@@ -404,7 +441,9 @@ impl<'g> Held<'g> {
         if testing::MUTATE_KEEP_PAGE_LINK {
             return;
         }
-        self.chain().pages().for_each(|page| page.set_owner(core::ptr::null()));
+        self.chain()
+            .pages()
+            .for_each(|page| page.set_owner(core::ptr::null()));
     }
 
     /// Which of this zspage's pages `page` is.
@@ -422,12 +461,23 @@ impl<'g> Held<'g> {
     pub(crate) fn payload_address(self, idx: u32) -> Option<*mut u8> {
         let place = self.place(idx);
         let page = self.chain().page(place.page);
-        (!place.spans).then(|| page.address().wrapping_add(place.offset + self.spec().header_len()))
+        (!place.spans).then(|| {
+            page.address()
+                .wrapping_add(place.offset + self.spec().header_len())
+        })
     }
 
     /// Puts `new` in place of page `index` (migration) and returns the old page.
-    pub(crate) fn replace_page(self, write: &WriteGuard<'_>, index: usize, new: ZsPage) -> Option<ZsPage> {
-        assert!(write.locks(&self.zspage.lock), "replace_page without the zspage's write lock");
+    pub(crate) fn replace_page(
+        self,
+        write: &WriteGuard<'_>,
+        index: usize,
+        new: ZsPage,
+    ) -> Option<ZsPage> {
+        assert!(
+            write.locks(&self.zspage.lock),
+            "replace_page without the zspage's write lock"
+        );
         // SAFETY: the pool lock (`Held`) and the zspage's write lock (checked above) exclude
         // every other reader and writer of the chain.
         unsafe { self.zspage.pages.replace(index, new) }
@@ -436,7 +486,14 @@ impl<'g> Held<'g> {
     /// Copies the payload of object `idx` into object `dst_idx` of `dst` (same class), for
     /// compaction. The header (the handle, or a huge object's metadata handle) was set when
     /// `dst_idx` was allocated for the same handle.
-    pub(crate) fn copy_obj(self, src_write: &WriteGuard<'_>, idx: u32, dst: Held<'_>, dst_write: &WriteGuard<'_>, dst_idx: u32) {
+    pub(crate) fn copy_obj(
+        self,
+        src_write: &WriteGuard<'_>,
+        idx: u32,
+        dst: Held<'_>,
+        dst_write: &WriteGuard<'_>,
+        dst_idx: u32,
+    ) {
         assert!(src_write.locks(&self.zspage.lock) && dst_write.locks(&dst.zspage.lock));
         assert!(self.class == dst.class && !core::ptr::eq(self.zspage, dst.zspage));
         assert!(self.is_allocated(idx) && dst.is_allocated(dst_idx));
@@ -449,8 +506,22 @@ impl<'g> Held<'g> {
             // SAFETY: both zspages are write-locked (checked above): no reader or other
             // writer of either object.
             unsafe {
-                for_each_part(self.chain(), self.spec(), idx, done, len, |page, offset, range| page.read(offset, &mut part[range]));
-                for_each_part(dst.chain(), dst.spec(), dst_idx, done, len, |page, offset, range| page.write(offset, &part[range]));
+                for_each_part(
+                    self.chain(),
+                    self.spec(),
+                    idx,
+                    done,
+                    len,
+                    |page, offset, range| page.read(offset, &mut part[range]),
+                );
+                for_each_part(
+                    dst.chain(),
+                    dst.spec(),
+                    dst_idx,
+                    done,
+                    len,
+                    |page, offset, range| page.write(offset, &part[range]),
+                );
             }
             done += len;
         }
@@ -474,7 +545,11 @@ fn for_each_part(
         f(&chain.page(place.page), place.offset + skip, 0..in_first);
     }
     if in_first < len {
-        f(&chain.page(place.page + 1), skip + in_first - place.first_len, in_first..len);
+        f(
+            &chain.page(place.page + 1),
+            skip + in_first - place.first_len,
+            in_first..len,
+        );
     }
 }
 
@@ -549,7 +624,16 @@ impl<'a> ReadHold<'a> {
         let len = dst.len().min(self.payload_len());
         // SAFETY: the read hold keeps the chain and the bytes in place; only the holder of
         // the handle writes them (invariant).
-        unsafe { for_each_part(self.chain(), self.zspage.spec(), self.idx, header, len, |page, offset, range| page.read(offset, &mut dst[range])) };
+        unsafe {
+            for_each_part(
+                self.chain(),
+                self.zspage.spec(),
+                self.idx,
+                header,
+                len,
+                |page, offset, range| page.read(offset, &mut dst[range]),
+            )
+        };
     }
 
     /// Copies `src` into the payload (at most `payload_len` bytes).
@@ -557,7 +641,16 @@ impl<'a> ReadHold<'a> {
         let header = self.zspage.spec().header_len();
         let len = src.len().min(self.payload_len());
         // SAFETY: as in `read_payload`; `&mut self` makes this the only access.
-        unsafe { for_each_part(self.chain(), self.zspage.spec(), self.idx, header, len, |page, offset, range| page.write(offset, &src[range])) };
+        unsafe {
+            for_each_part(
+                self.chain(),
+                self.zspage.spec(),
+                self.idx,
+                header,
+                len,
+                |page, offset, range| page.write(offset, &src[range]),
+            )
+        };
     }
 }
 

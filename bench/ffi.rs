@@ -3,7 +3,11 @@
 //! The benchmark's thin unsafe layer: the two allocators' C APIs behind one safe `Pool`,
 //! kernel threads, the clock, lzo, and the counters the density figures read.
 
-use core::{ffi::c_void, ptr::NonNull, sync::atomic::{AtomicUsize, Ordering}};
+use core::{
+    ffi::c_void,
+    ptr::NonNull,
+    sync::atomic::{AtomicUsize, Ordering},
+};
 use kernel::{bindings, prelude::*, str::CStr};
 
 /// `enum zs_mapmode` (include/linux/zsmalloc.h), shared by both APIs.
@@ -60,12 +64,22 @@ extern "C" {
     fn rzsb_param_rounds() -> u32;
     fn rzsb_param_objects() -> u32;
     fn rzsb_param_run_ms() -> u32;
-    fn rzsb_kthread_run(f: unsafe extern "C" fn(*mut c_void) -> i32, data: *mut c_void, name: *const u8) -> bool;
+    fn rzsb_kthread_run(
+        f: unsafe extern "C" fn(*mut c_void) -> i32,
+        data: *mut c_void,
+        name: *const u8,
+    ) -> bool;
     fn rzsb_slab_pages() -> usize;
     fn rzsb_online_cpus() -> u32;
     fn rzsb_gfp() -> bindings::gfp_t;
     // lib/lzo.
-    fn lzo1x_1_compress(src: *const u8, src_len: usize, dst: *mut u8, dst_len: *mut usize, wrkmem: *mut c_void) -> i32;
+    fn lzo1x_1_compress(
+        src: *const u8,
+        src_len: usize,
+        dst: *mut u8,
+        dst_len: *mut usize,
+        wrkmem: *mut c_void,
+    ) -> i32;
 }
 
 pub(crate) static UPSTREAM: Api = Api {
@@ -190,7 +204,13 @@ pub(crate) struct Params {
 
 pub(crate) fn params() -> Params {
     // SAFETY: plain reads of module parameters, fixed after load.
-    unsafe { Params { rounds: rzsb_param_rounds(), objects: rzsb_param_objects() as usize, run_ms: rzsb_param_run_ms() } }
+    unsafe {
+        Params {
+            rounds: rzsb_param_rounds(),
+            objects: rzsb_param_objects() as usize,
+            run_ms: rzsb_param_run_ms(),
+        }
+    }
 }
 
 pub(crate) fn now_ns() -> i64 {
@@ -230,7 +250,13 @@ pub(crate) fn lzo_len(src: &[u8], dst: &mut [u8], work: &mut [u8]) -> Option<usi
     // SAFETY: `dst` holds lzo's worst case for `src` and `work` is `LZO1X_1_MEM_COMPRESS`
     // bytes (checked above); both are exclusively borrowed for the call.
     let ret = unsafe {
-        lzo1x_1_compress(src.as_ptr(), src.len(), dst.as_mut_ptr(), &mut len, work.as_mut_ptr().cast())
+        lzo1x_1_compress(
+            src.as_ptr(),
+            src.len(),
+            dst.as_mut_ptr(),
+            &mut len,
+            work.as_mut_ptr().cast(),
+        )
     };
     (ret == 0).then_some(len)
 }
@@ -244,6 +270,9 @@ pub(crate) fn run_threads<T: Sync>(threads: usize, ctx: &T, body: fn(&T, usize))
         id: usize,
         done: &'a AtomicUsize,
     }
+    /// # Safety
+    ///
+    /// `data` points at a `Job<T>` that outlives the thread.
     unsafe extern "C" fn shim<T: Sync>(data: *mut c_void) -> i32 {
         // SAFETY: `run_threads` passes a `Job` that outlives the thread: it waits for `done`
         // to count every started thread before its jobs go out of scope.
@@ -255,7 +284,18 @@ pub(crate) fn run_threads<T: Sync>(threads: usize, ctx: &T, body: fn(&T, usize))
     let done = AtomicUsize::new(0);
     let mut jobs = KVec::new();
     for id in 0..threads {
-        if jobs.push(Job { ctx, body, id, done: &done }, GFP_KERNEL).is_err() {
+        if jobs
+            .push(
+                Job {
+                    ctx,
+                    body,
+                    id,
+                    done: &done,
+                },
+                GFP_KERNEL,
+            )
+            .is_err()
+        {
             break;
         }
     }
@@ -263,7 +303,13 @@ pub(crate) fn run_threads<T: Sync>(threads: usize, ctx: &T, body: fn(&T, usize))
     for job in jobs.iter() {
         // SAFETY: `job` lives until every started thread counted itself in `done` (below);
         // `jobs` is not resized any more, so the pointer stays valid. The name is a C string.
-        if unsafe { rzsb_kthread_run(shim::<T>, core::ptr::from_ref(job).cast_mut().cast(), c"zs_bench".as_ptr().cast()) } {
+        if unsafe {
+            rzsb_kthread_run(
+                shim::<T>,
+                core::ptr::from_ref(job).cast_mut().cast(),
+                c"zs_bench".as_ptr().cast(),
+            )
+        } {
             started += 1;
         }
     }

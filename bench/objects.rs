@@ -18,13 +18,19 @@ pub(crate) struct Objects<'a> {
 impl<'a> Objects<'a> {
     /// Room for the whole trace; allocate before taking a memory baseline.
     pub(crate) fn with_capacity(pool: &'a Pool, trace: &Trace) -> Result<Objects<'a>> {
-        Ok(Objects { pool, handles: KVVec::with_capacity(trace.len(), GFP_KERNEL)? })
+        Ok(Objects {
+            pool,
+            handles: KVVec::with_capacity(trace.len(), GFP_KERNEL)?,
+        })
     }
 
     /// Allocates and writes every object of the trace.
     pub(crate) fn fill(&mut self, trace: &Trace) -> Result {
         for i in 0..trace.len() {
-            let handle = self.pool.malloc(trace.size(i)).inspect_err(|_| pr_err!("malloc of object {i} failed\n"))?;
+            let handle = self
+                .pool
+                .malloc(trace.size(i))
+                .inspect_err(|_| pr_err!("malloc of object {i} failed\n"))?;
             self.pool.write(&handle, trace.content(i));
             self.handles.push(Some(handle), GFP_KERNEL)?;
         }

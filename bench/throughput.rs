@@ -6,6 +6,7 @@
 //!   the window's oldest, allocates the next trace size and writes it (map WO, copy, unmap);
 //! - `map_read_unmap`: one operation maps a random object of the pool read-only, copies it
 //!   out and unmaps it.
+//!
 //! Threads run until a shared deadline; ops/s = all operations / (last end - first start).
 
 use crate::{
@@ -20,7 +21,8 @@ use kernel::{c_str, prelude::*};
 pub(crate) const THREADS: [usize; 3] = [1, 2, 4];
 /// The largest entry of `THREADS`: the per-thread results have this many slots.
 const MAX_THREADS: usize = 4;
-const _: () = assert!(THREADS[0] <= MAX_THREADS && THREADS[1] <= MAX_THREADS && THREADS[2] <= MAX_THREADS);
+const _: () =
+    assert!(THREADS[0] <= MAX_THREADS && THREADS[1] <= MAX_THREADS && THREADS[2] <= MAX_THREADS);
 const WINDOW: usize = 32;
 /// Operations between two looks at the clock.
 const BATCH: u64 = 16;
@@ -45,7 +47,10 @@ pub(crate) fn run(api: &'static Api, trace: &Trace, round: u32, run_ms: u32) -> 
     let pool = Pool::new(api, c_str!("zs_bench_speed"))?;
     let mut objects = Objects::with_capacity(&pool, trace)?;
     objects.fill(trace)?;
-    for (name, body) in [("map_read_unmap", map_read_unmap as fn(&Shared<'_>, usize)), ("malloc_write_free", malloc_write_free)] {
+    for (name, body) in [
+        ("map_read_unmap", map_read_unmap as fn(&Shared<'_>, usize)),
+        ("malloc_write_free", malloc_write_free),
+    ] {
         for threads in THREADS {
             let shared = Shared {
                 pool: &pool,
@@ -58,8 +63,16 @@ pub(crate) fn run(api: &'static Api, trace: &Trace, round: u32, run_ms: u32) -> 
             let used = &shared.threads[..ran];
             let ops: u64 = used.iter().map(|t| t.ops.load(Ordering::Relaxed)).sum();
             let failed: u64 = used.iter().map(|t| t.failed.load(Ordering::Relaxed)).sum();
-            let first = used.iter().map(|t| t.start.load(Ordering::Relaxed)).min().unwrap_or(0);
-            let last = used.iter().map(|t| t.end.load(Ordering::Relaxed)).max().unwrap_or(0);
+            let first = used
+                .iter()
+                .map(|t| t.start.load(Ordering::Relaxed))
+                .min()
+                .unwrap_or(0);
+            let last = used
+                .iter()
+                .map(|t| t.end.load(Ordering::Relaxed))
+                .max()
+                .unwrap_or(0);
             if ran != threads || failed != 0 {
                 pr_err!("{name} with {threads} threads: {ran} threads ran, {failed} operations failed\n");
                 return Err(EIO);

@@ -15,7 +15,13 @@ use kernel::prelude::*;
 
 /// zsmalloc 6.12's `zs_huge_class_size()`: the smallest size stored in a page of its own.
 const HUGE_CLASS_SIZE: usize = 3625;
-const MIX: [(Kind, usize); 5] = [(Kind::Text, 3), (Kind::Binary, 3), (Kind::Sparse, 2), (Kind::Half, 1), (Kind::Random, 1)];
+const MIX: [(Kind, usize); 5] = [
+    (Kind::Text, 3),
+    (Kind::Binary, 3),
+    (Kind::Sparse, 2),
+    (Kind::Half, 1),
+    (Kind::Random, 1),
+];
 const SEED: u64 = 0x7a73_6d61_6c6c_6f63;
 
 pub(crate) struct Trace {
@@ -39,7 +45,11 @@ impl Trace {
             let kind = kind_of(i % slots);
             fill_page(&mut page, kind, key(&[SEED, i as u64]));
             let len = ffi::lzo_len(&page, &mut out, &mut work).ok_or(EIO)?;
-            let size = if len >= HUGE_CLASS_SIZE { PAGE_SIZE } else { len };
+            let size = if len >= HUGE_CLASS_SIZE {
+                PAGE_SIZE
+            } else {
+                len
+            };
             huge += usize::from(size == PAGE_SIZE);
             stored_bytes += size;
             // `size <= PAGE_SIZE` fits u16.
@@ -52,7 +62,12 @@ impl Trace {
                 source.push(byte, GFP_KERNEL)?;
             }
         }
-        Ok(Trace { sizes, source, stored_bytes, huge })
+        Ok(Trace {
+            sizes,
+            source,
+            stored_bytes,
+            huge,
+        })
     }
 
     pub(crate) fn len(&self) -> usize {

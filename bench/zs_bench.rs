@@ -50,14 +50,24 @@ impl kernel::Module for ZsBench {
             (ffi::now_ns() - start) / 1_000_000
         );
         for round in 1..=params.rounds {
-            let order = if round % 2 == 1 { [&ffi::RUST, &ffi::UPSTREAM] } else { [&ffi::UPSTREAM, &ffi::RUST] };
+            let order = if round % 2 == 1 {
+                [&ffi::RUST, &ffi::UPSTREAM]
+            } else {
+                [&ffi::UPSTREAM, &ffi::RUST]
+            };
             for api in order {
-                density::run(api, &trace, round).inspect_err(|e| pr_err!("{} round {round}: density failed: {e:?}\n", api.name))?;
-                throughput::run(api, &trace, round, params.run_ms)
-                    .inspect_err(|e| pr_err!("{} round {round}: throughput failed: {e:?}\n", api.name))?;
+                density::run(api, &trace, round).inspect_err(|e| {
+                    pr_err!("{} round {round}: density failed: {e:?}\n", api.name)
+                })?;
+                throughput::run(api, &trace, round, params.run_ms).inspect_err(|e| {
+                    pr_err!("{} round {round}: throughput failed: {e:?}\n", api.name)
+                })?;
             }
         }
-        pr_info!("ZS-BENCH micro done secs={}\n", (ffi::now_ns() - start) / 1_000_000_000);
+        pr_info!(
+            "ZS-BENCH micro done secs={}\n",
+            (ffi::now_ns() - start) / 1_000_000_000
+        );
         Ok(ZsBench)
     }
 }

@@ -55,6 +55,9 @@ if [ -f guest-tools/Cargo.toml ]; then
 		bash -c 'cd guest-tools && cargo build --release'
 fi
 
+# rustfmt, clippy and the unsafe budget (the gates the kernel has, on this project's code).
+bash scripts/check-style.sh >>"$results"
+
 step "build: kernel modules${ZS_INJECT:+ (ZS_INJECT=$ZS_INJECT)}${ZS_MUTATE:+ (ZS_MUTATE=$ZS_MUTATE)}"
 run_logged "$logs/modules.log" "module build failed" make modules ZS_INJECT="${ZS_INJECT:-}" ZS_MUTATE="${ZS_MUTATE:-}"
 if grep -E '^(warning|error)' "$logs/modules.log" >/dev/null; then

@@ -36,7 +36,10 @@ impl CpuPin {
         // (the pin is not `Send`).
         let cpu = unsafe { rzs_get_cpu() };
         // INVARIANT: preemption is off until drop, and `cpu` is the CPU it pinned.
-        CpuPin { cpu: cpu as usize, _not_send: PhantomData }
+        CpuPin {
+            cpu: cpu as usize,
+            _not_send: PhantomData,
+        }
     }
 
     /// Takes back a pin that the current task forgot (`mem::forget`), so that preemption
@@ -54,7 +57,10 @@ impl CpuPin {
             cpu
         };
         // INVARIANT: the leaked pin's preemption-off section is now this value's.
-        CpuPin { cpu: cpu as usize, _not_send: PhantomData }
+        CpuPin {
+            cpu: cpu as usize,
+            _not_send: PhantomData,
+        }
     }
 
     pub(crate) fn cpu(&self) -> usize {

@@ -14,7 +14,7 @@ use core::{
     sync::atomic::{AtomicBool, AtomicPtr, Ordering},
 };
 use kernel::{
-    alloc::flags::{GFP_KERNEL, __GFP_ZERO},
+    alloc::flags::{__GFP_ZERO, GFP_KERNEL},
     prelude::*,
     str::CStr,
 };
@@ -65,14 +65,25 @@ impl CpuBuffers {
             slots.push(AtomicPtr::new(core::ptr::null_mut()), GFP_KERNEL)?;
         }
         if AREAS
-            .compare_exchange(core::ptr::null_mut(), slots.as_mut_ptr(), Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                core::ptr::null_mut(),
+                slots.as_mut_ptr(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_err()
         {
             pr_err!("copy buffers set up twice\n");
             return Err(EBUSY);
         }
         match CpuHotplugState::new(name, prepare_cpu, dead_cpu) {
-            Ok(hotplug) => Ok(KBox::pin(CpuBuffers { hotplug: Some(hotplug), slots }, GFP_KERNEL)?),
+            Ok(hotplug) => Ok(KBox::pin(
+                CpuBuffers {
+                    hotplug: Some(hotplug),
+                    slots,
+                },
+                GFP_KERNEL,
+            )?),
             Err(e) => {
                 AREAS.store(core::ptr::null_mut(), Ordering::Release);
                 Err(e)
@@ -149,8 +160,15 @@ impl Drop for CpuBuffers {
     }
 }
 
+/// The hotplug state's prepare callback: allocates `cpu`'s buffer.
+///
+/// # Safety
+///
+/// Called by the CPU-hotplug core, before `cpu` comes up.
 unsafe extern "C" fn prepare_cpu(cpu: u32) -> i32 {
-    let Some(slot) = slot(cpu) else { return EINVAL.to_errno() };
+    let Some(slot) = slot(cpu) else {
+        return EINVAL.to_errno();
+    };
     if !slot.load(Ordering::Acquire).is_null() {
         return 0;
     }
@@ -166,6 +184,11 @@ unsafe extern "C" fn prepare_cpu(cpu: u32) -> i32 {
     }
 }
 
+/// The hotplug state's dead callback: frees `cpu`'s buffer.
+///
+/// # Safety
+///
+/// Called by the CPU-hotplug core once `cpu` is dead (no task runs on it).
 unsafe extern "C" fn dead_cpu(cpu: u32) -> i32 {
     if let Some(slot) = slot(cpu) {
         let area = slot.swap(core::ptr::null_mut(), Ordering::AcqRel);

@@ -5,9 +5,15 @@
 use core::{ptr, sync::atomic::AtomicUsize};
 use kernel::{bindings, str::CStr};
 
-#[allow(improper_ctypes, reason = "pointers to kernel structs; their layout is C's")]
+#[allow(
+    improper_ctypes,
+    reason = "pointers to kernel structs; their layout is C's"
+)]
 extern "C" {
-    fn rzs_debugfs_create_dir(name: *const u8, parent: *mut bindings::dentry) -> *mut bindings::dentry;
+    fn rzs_debugfs_create_dir(
+        name: *const u8,
+        parent: *mut bindings::dentry,
+    ) -> *mut bindings::dentry;
     fn rzs_debugfs_create_classes(dir: *mut bindings::dentry, data: *mut core::ffi::c_void);
     fn rzs_debugfs_create_ulong(name: *const u8, parent: *mut bindings::dentry, value: *mut usize);
 }
@@ -96,7 +102,10 @@ pub(crate) struct LineBuf {
 
 impl LineBuf {
     pub(crate) fn new() -> Self {
-        Self { buf: [0; 192], len: 0 }
+        Self {
+            buf: [0; 192],
+            len: 0,
+        }
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
@@ -106,7 +115,11 @@ impl LineBuf {
 
 impl core::fmt::Write for LineBuf {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len.checked_add(s.len()).filter(|&end| end <= self.buf.len()).ok_or(core::fmt::Error)?;
+        let end = self
+            .len
+            .checked_add(s.len())
+            .filter(|&end| end <= self.buf.len())
+            .ok_or(core::fmt::Error)?;
         self.buf[self.len..end].copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())

@@ -21,7 +21,10 @@ pub(crate) struct Links {
 
 impl Links {
     pub(crate) const fn new() -> Self {
-        Self { prev: Cell::new(None), next: Cell::new(None) }
+        Self {
+            prev: Cell::new(None),
+            next: Cell::new(None),
+        }
     }
 }
 
@@ -54,7 +57,9 @@ unsafe impl<T: Linked + Sync> Send for List<T> {}
 
 fn links_of<T: Linked + ?Sized>(element: &T) -> NonNull<Links> {
     // `OFFSET` is a field inside `T` (trait contract): the address stays in the element.
-    let links = core::ptr::from_ref(element).cast::<u8>().wrapping_add(T::OFFSET);
+    let links = core::ptr::from_ref(element)
+        .cast::<u8>()
+        .wrapping_add(T::OFFSET);
     match NonNull::new(links.cast_mut().cast()) {
         Some(links) => links,
         None => unreachable!("a field of a live element at address 0"),
@@ -63,7 +68,11 @@ fn links_of<T: Linked + ?Sized>(element: &T) -> NonNull<Links> {
 
 impl<T: Linked> List<T> {
     pub(crate) const fn new() -> Self {
-        Self { first: Cell::new(None), len: Cell::new(0), _elements: PhantomData }
+        Self {
+            first: Cell::new(None),
+            len: Cell::new(0),
+            _elements: PhantomData,
+        }
     }
 
     /// Elements on the list.
@@ -73,7 +82,11 @@ impl<T: Linked> List<T> {
 
     /// The element owning `links`.
     fn element<'a>(&'a self, links: NonNull<Links>) -> &'a T {
-        let element = links.cast::<u8>().as_ptr().wrapping_sub(T::OFFSET).cast::<T>();
+        let element = links
+            .cast::<u8>()
+            .as_ptr()
+            .wrapping_sub(T::OFFSET)
+            .cast::<T>();
         // SAFETY: every `Links` on this list is the `OFFSET` field of a live `T` (the
         // contract of `push_front`), which stays alive while linked and while the lock that
         // guards this list is held, which the shared borrow of the list (inside that lock's

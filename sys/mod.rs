@@ -16,8 +16,8 @@ mod rcu;
 mod shrinker;
 mod slab;
 
-pub(crate) use cpu_buffer::{CpuBufferClaim, CpuBuffers};
 pub(crate) use cpu::{might_sleep, msleep, nr_cpu_ids, preemptible, CpuHotplugState, CpuPin};
+pub(crate) use cpu_buffer::{CpuBufferClaim, CpuBuffers};
 pub(crate) use debugfs::{DebugfsDir, LineBuf, SeqFile};
 pub(crate) use list::{Linked, Links, List};
 pub(crate) use movable::{movable_operations_of, MovablePages};

@@ -31,8 +31,13 @@ pub(crate) const fn movable_operations_of<T: MovablePages>() -> movable_operatio
 /// # Safety
 ///
 /// Called by the migration core with a page registered with these operations, locked.
-unsafe extern "C" fn isolate_page<T: MovablePages>(page: *mut bindings::page, _mode: super::isolate_mode_t) -> bool {
-    let Some(page) = NonNull::new(page) else { return false };
+unsafe extern "C" fn isolate_page<T: MovablePages>(
+    page: *mut bindings::page,
+    _mode: super::isolate_mode_t,
+) -> bool {
+    let Some(page) = NonNull::new(page) else {
+        return false;
+    };
     // SAFETY: a page locked by the core for the duration of the callback (caller).
     T::isolate(&unsafe { LockedPage::from_raw(page) })
 }
@@ -46,7 +51,9 @@ unsafe extern "C" fn migrate_page<T: MovablePages>(
     src: *mut bindings::page,
     _mode: super::migrate_mode,
 ) -> i32 {
-    let (Some(dst), Some(src)) = (NonNull::new(dst), NonNull::new(src)) else { return EINVAL.to_errno() };
+    let (Some(dst), Some(src)) = (NonNull::new(dst), NonNull::new(src)) else {
+        return EINVAL.to_errno();
+    };
     // SAFETY: pages locked by the core for the duration of the callback (caller).
     let (dst, src) = unsafe { (LockedPage::from_raw(dst), LockedPage::from_raw(src)) };
     T::migrate(&dst, &src)
@@ -56,7 +63,9 @@ unsafe extern "C" fn migrate_page<T: MovablePages>(
 ///
 /// As for `isolate_page`.
 unsafe extern "C" fn putback_page<T: MovablePages>(page: *mut bindings::page) {
-    let Some(page) = NonNull::new(page) else { return };
+    let Some(page) = NonNull::new(page) else {
+        return;
+    };
     // SAFETY: a page locked by the core for the duration of the callback (caller).
     T::putback(&unsafe { LockedPage::from_raw(page) })
 }

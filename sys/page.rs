@@ -13,7 +13,10 @@ use kernel::bindings;
 use super::{movable_operations, Gfp};
 use crate::testing::fault;
 
-#[allow(improper_ctypes, reason = "pointers to kernel structs; their layout is C's")]
+#[allow(
+    improper_ctypes,
+    reason = "pointers to kernel structs; their layout is C's"
+)]
 extern "C" {
     fn rzs_page_address(page: *mut bindings::page) -> *mut u8;
     fn rzs_page_zspage(page: *mut bindings::page) -> *mut core::ffi::c_void;
@@ -80,13 +83,21 @@ impl ZsPage {
     /// # Safety
     ///
     /// Nobody writes `src`'s bytes during the call, and `ops` outlive the registration.
-    pub(crate) unsafe fn adopt_copy(dst: &LockedPage<'_>, src: &LockedPage<'_>, ops: &'static movable_operations) -> ZsPage {
+    pub(crate) unsafe fn adopt_copy(
+        dst: &LockedPage<'_>,
+        src: &LockedPage<'_>,
+        ops: &'static movable_operations,
+    ) -> ZsPage {
         let page = ZsPage::adopt(dst);
         // SAFETY: two distinct live pages in the direct map; `dst` is the core's fresh page,
         // which nobody else uses, and `src`'s writers are excluded (caller); the core holds
         // `dst`'s lock, as `__SetPageMovable` requires, and `ops` outlive it (caller).
         unsafe {
-            ptr::copy_nonoverlapping(rzs_page_address(src.as_ptr()), page.address(), crate::logic::size_class::PAGE_SIZE);
+            ptr::copy_nonoverlapping(
+                rzs_page_address(src.as_ptr()),
+                page.address(),
+                crate::logic::size_class::PAGE_SIZE,
+            );
             super::__SetPageMovable(dst.as_ptr(), ops);
         }
         page
@@ -121,7 +132,10 @@ impl ZsPage {
     ///
     /// `page` is owned by a chain that outlives `'a` and is not unlinked meanwhile.
     pub(crate) unsafe fn borrow<'a>(page: NonNull<bindings::page>) -> ZsPageRef<'a> {
-        ZsPageRef { page: ManuallyDrop::new(ZsPage { page }), _owner: PhantomData }
+        ZsPageRef {
+            page: ManuallyDrop::new(ZsPage { page }),
+            _owner: PhantomData,
+        }
     }
 
     /// The next page of the zspage, if any.
@@ -147,7 +161,12 @@ impl ZsPage {
         let next = next.map_or(ptr::null_mut(), NonNull::as_ptr);
         // SAFETY: owned page (type invariant); `index` is this module's field; readers are
         // excluded (caller).
-        unsafe { ptr::write_volatile(page_index_field(self.page.as_ptr()), next as kernel::ffi::c_ulong) };
+        unsafe {
+            ptr::write_volatile(
+                page_index_field(self.page.as_ptr()),
+                next as kernel::ffi::c_ulong,
+            )
+        };
     }
 
     /// Points the page at its owner (release: after the owner is initialised), or at
@@ -241,7 +260,15 @@ impl Drop for ZsPage {
 /// `page` points at a live `struct page`.
 unsafe fn page_index_field(page: *mut bindings::page) -> *mut kernel::ffi::c_ulong {
     // SAFETY: a field projection inside the live `struct page` (caller); no reference made.
-    unsafe { ptr::addr_of_mut!((*page).__bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_2.index) }
+    unsafe {
+        ptr::addr_of_mut!(
+            (*page)
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .__bindgen_anon_2
+                .index
+        )
+    }
 }
 
 /// A page owned through a zspage's chain, borrowed for `'a` (see `ZsPage::borrow`).
@@ -277,7 +304,10 @@ impl LockedPage<'_> {
     /// locked), and the result is used only during that callback.
     pub(crate) unsafe fn from_raw<'a>(page: NonNull<bindings::page>) -> LockedPage<'a> {
         // INVARIANT: as the caller guarantees.
-        LockedPage { page, _callback: PhantomData }
+        LockedPage {
+            page,
+            _callback: PhantomData,
+        }
     }
 
     pub(crate) fn as_ptr(&self) -> *mut bindings::page {
@@ -375,7 +405,9 @@ impl PageChain {
             first = Some(page);
         }
         // INVARIANT: every page is owned, the first here and the others through links.
-        Some(PageChain { first: core::cell::UnsafeCell::new(first?) })
+        Some(PageChain {
+            first: core::cell::UnsafeCell::new(first?),
+        })
     }
 
     /// The chain, for as long as the caller keeps it unchanged.
@@ -385,12 +417,19 @@ impl PageChain {
     /// For `'a`, the caller holds a lock that excludes `replace` on this chain.
     pub(crate) unsafe fn chain<'a>(&'a self) -> ChainRef<'a> {
         // SAFETY: `replace`, the only writer, is excluded (caller).
-        ChainRef { first: unsafe { *self.first.get() }, _chain: PhantomData }
+        let first = unsafe { *self.first.get() };
+        ChainRef {
+            first,
+            _chain: PhantomData,
+        }
     }
 
     /// The chain, exclusively.
     pub(crate) fn chain_mut(&mut self) -> ChainMut<'_> {
-        ChainMut(ChainRef { first: *self.first.get_mut(), _chain: PhantomData })
+        ChainMut(ChainRef {
+            first: *self.first.get_mut(),
+            _chain: PhantomData,
+        })
     }
 
     /// Puts `new` in place of page `index` and returns the old page (migration).
@@ -405,7 +444,10 @@ impl PageChain {
         // SAFETY: as above; `new` takes `old`'s place.
         unsafe { new.set_next(old.next()) };
         let (old, new) = (old.page.page, new.into_raw());
-        match index.checked_sub(1).and_then(|prev| chain.pages().nth(prev)) {
+        match index
+            .checked_sub(1)
+            .and_then(|prev| chain.pages().nth(prev))
+        {
             // SAFETY: as above; the previous page now owns `new` through its link.
             Some(prev) => unsafe { prev.set_next(Some(new)) },
             // SAFETY: as above.

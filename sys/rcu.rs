@@ -22,7 +22,9 @@ impl RcuReadGuard {
         // SAFETY: entering a read-side section has no precondition; `Drop` leaves it on the
         // same task (the guard is not `Send`).
         unsafe { rzs_rcu_read_lock() };
-        RcuReadGuard { _not_send: PhantomData }
+        RcuReadGuard {
+            _not_send: PhantomData,
+        }
     }
 }
 
@@ -57,9 +59,14 @@ pub(crate) fn drop_after_grace_period<T: RcuDrop>(obj: SlabBox<T>) {
     unsafe { bindings::call_rcu(links.cast(), Some(rcu_drop_trampoline::<T>)) };
 }
 
+/// # Safety
+///
+/// Called by RCU with a head queued by `drop_after_grace_period::<T>`.
 unsafe extern "C" fn rcu_drop_trampoline<T: RcuDrop>(head: *mut bindings::callback_head) {
     let obj = head.cast::<u8>().wrapping_sub(T::OFFSET).cast::<T>();
-    let Some(obj) = core::ptr::NonNull::new(obj) else { return };
+    let Some(obj) = core::ptr::NonNull::new(obj) else {
+        return;
+    };
     // SAFETY: `drop_after_grace_period` queued this head, the `Links` of a `T` it gave up
     // with `into_raw`; the grace period has passed, so no reader still uses it.
     T::rcu_drop(unsafe { SlabBox::from_raw(obj) });

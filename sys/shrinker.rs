@@ -25,6 +25,9 @@ unsafe impl Send for Shrinker {}
 // SAFETY: `&Shrinker` exposes nothing.
 unsafe impl Sync for Shrinker {}
 
+/// # Safety
+///
+/// Called by the shrinker core for a `Shrinker` registered by `Shrinker::new::<T>`.
 unsafe extern "C" fn count_trampoline<T: ShrinkerOps>(
     shrinker: *mut bindings::shrinker,
     _sc: *mut bindings::shrink_control,
@@ -35,6 +38,9 @@ unsafe extern "C" fn count_trampoline<T: ShrinkerOps>(
     data.count()
 }
 
+/// # Safety
+///
+/// As for `count_trampoline`.
 unsafe extern "C" fn scan_trampoline<T: ShrinkerOps>(
     shrinker: *mut bindings::shrinker,
     _sc: *mut bindings::shrink_control,
@@ -55,8 +61,13 @@ impl Shrinker {
     /// `data` stays valid, at the same address, until the `Shrinker` is dropped.
     pub(crate) unsafe fn new<T: ShrinkerOps>(name: &CStr, data: &T) -> Option<Shrinker> {
         // SAFETY: a NUL-terminated format with one `%s` and its NUL-terminated argument.
-        let shrinker =
-            unsafe { bindings::shrinker_alloc(0, c"mm-rust_zsmalloc:%s".as_ptr().cast(), name.as_char_ptr()) };
+        let shrinker = unsafe {
+            bindings::shrinker_alloc(
+                0,
+                c"mm-rust_zsmalloc:%s".as_ptr().cast(),
+                name.as_char_ptr(),
+            )
+        };
         let shrinker = NonNull::new(shrinker)?;
         // SAFETY: freshly allocated, not registered yet: nobody else accesses it.
         unsafe {

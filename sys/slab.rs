@@ -6,7 +6,10 @@ use super::Gfp;
 use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
 use kernel::{bindings, error::code::ENOMEM, prelude::*, str::CStr};
 
-#[allow(improper_ctypes, reason = "pointers to kernel structs; their layout is C's")]
+#[allow(
+    improper_ctypes,
+    reason = "pointers to kernel structs; their layout is C's"
+)]
 extern "C" {
     fn rzs_kmem_cache_create(name: *const u8, size: u32, align: u32) -> *mut bindings::kmem_cache;
     fn rzs_kmem_cache_alloc(cache: *mut bindings::kmem_cache, gfp: bindings::gfp_t) -> *mut u8;
@@ -36,7 +39,10 @@ impl<T> KmemCache<T> {
         // SAFETY: `name` is a NUL-terminated string that lives forever, as the slab requires.
         let cache = unsafe { rzs_kmem_cache_create(name.as_char_ptr(), size, align) };
         // INVARIANT: created for `T`'s size and alignment.
-        Ok(Self { cache: NonNull::new(cache).ok_or(ENOMEM)?, _type: PhantomData })
+        Ok(Self {
+            cache: NonNull::new(cache).ok_or(ENOMEM)?,
+            _type: PhantomData,
+        })
     }
 
     /// Moves `value` into a new object allocated with `gfp`; gives it back on failure.

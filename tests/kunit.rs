@@ -14,14 +14,22 @@ use kernel::{c_str, prelude::*};
 #[path = "../allocator.rs"]
 mod allocator;
 #[path = "../c_pool.rs"]
-#[allow(dead_code, reason = "create, get and destroy serve zsmalloc_rs.ko's shims")]
+#[allow(
+    dead_code,
+    reason = "create, get and destroy serve zsmalloc_rs.ko's shims"
+)]
 mod c_pool;
 #[path = "../compaction.rs"]
 mod compaction;
 #[path = "../handle.rs"]
 mod handle;
 #[path = "../logic/src/lib.rs"]
-#[allow(unused_attributes, dead_code, unreachable_pub, reason = "shared with the host crate")]
+#[allow(
+    unused_attributes,
+    dead_code,
+    unreachable_pub,
+    reason = "shared with the host crate"
+)]
 mod logic;
 #[path = "../mapping.rs"]
 mod mapping;
@@ -41,11 +49,11 @@ mod zspage;
 
 mod kunit_support;
 
-use mapping::MapMode;
-use kunit_support::{check, check_eq, kunit_suite, Test};
-use logic::size_class::{HANDLE_SIZE, PAGE_SIZE};
 use allocator::{Allocator, AllocatorNames, MOVABLE_PAGES};
 use handle::Handle;
+use kunit_support::{check, check_eq, kunit_suite, Test};
+use logic::size_class::{HANDLE_SIZE, PAGE_SIZE};
+use mapping::MapMode;
 use pool::Pool;
 use sys::Gfp;
 use testing::{fault, hooks};
@@ -73,11 +81,11 @@ struct ZsmallocKunit {
 impl kernel::Module for ZsmallocKunit {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let alloc = Allocator::new(&AllocatorNames {
-                zspage_cache: c_str!("rust_zsmalloc_kunit_zspage"),
-                handle_cache: c_str!("rust_zsmalloc_kunit_handle"),
-                hotplug: c_str!("mm/rust_zsmalloc_kunit:prepare"),
-                debugfs: c_str!("rust_zsmalloc_kunit"),
-            })?;
+            zspage_cache: c_str!("rust_zsmalloc_kunit_zspage"),
+            handle_cache: c_str!("rust_zsmalloc_kunit_handle"),
+            hotplug: c_str!("mm/rust_zsmalloc_kunit:prepare"),
+            debugfs: c_str!("rust_zsmalloc_kunit"),
+        })?;
         ALLOCATOR.store(core::ptr::from_ref(&*alloc).cast_mut(), Ordering::Release);
         Ok(ZsmallocKunit { _alloc: alloc })
     }
@@ -150,13 +158,31 @@ fn class_table_edges(test: &Test) {
     check_eq!(test, CLASSES.class(class).size, 32);
     check_eq!(test, stored, 1 + HANDLE_SIZE);
     // 24 + 8 = 32 still fits; 25 + 8 = 33 goes to the next slot's class.
-    check_eq!(test, CLASSES.lookup(24).map(|(c, _)| CLASSES.class(c).size), Ok(32));
-    check!(test, CLASSES.lookup(25).map(|(c, _)| CLASSES.class(c).size).unwrap_or(0) >= 48);
+    check_eq!(
+        test,
+        CLASSES.lookup(24).map(|(c, _)| CLASSES.class(c).size),
+        Ok(32)
+    );
+    check!(
+        test,
+        CLASSES
+            .lookup(25)
+            .map(|(c, _)| CLASSES.class(c).size)
+            .unwrap_or(0)
+            >= 48
+    );
     // Requests of 32 and 33 bytes carry a header too: 40 and 41 bytes, both in a class of at
     // least 48, and never in the 32-byte class.
     for len in [32, 33] {
-        let stored = CLASSES.lookup(len).map(|(c, stored)| (CLASSES.class(c).size as usize, stored));
-        check!(test, stored.is_ok_and(|(size, stored)| size >= 48 && stored == len + HANDLE_SIZE && stored <= size));
+        let stored = CLASSES
+            .lookup(len)
+            .map(|(c, stored)| (CLASSES.class(c).size as usize, stored));
+        check!(
+            test,
+            stored.is_ok_and(|(size, stored)| size >= 48
+                && stored == len + HANDLE_SIZE
+                && stored <= size)
+        );
     }
     let huge = CLASSES.huge_class_size();
     check!(test, huge > 32 && huge < PAGE_SIZE);
@@ -165,7 +191,10 @@ fn class_table_edges(test: &Test) {
     check!(test, class_of(huge - 1).map(|c| c.huge) == Ok(false));
     for len in [4095, PAGE_SIZE] {
         let spec = class_of(len);
-        check!(test, spec.map(|c| c.huge && c.size as usize == PAGE_SIZE) == Ok(true));
+        check!(
+            test,
+            spec.map(|c| c.huge && c.size as usize == PAGE_SIZE) == Ok(true)
+        );
         // A huge object has no header: it is stored as it is.
         check_eq!(test, CLASSES.lookup(len).map(|(_, stored)| stored), Ok(len));
     }
@@ -186,8 +215,9 @@ fn malloc_errors_and_handles(test: &Test) {
     // 0 and error values are no handles (zsmalloc's free ignores them).
     // SAFETY: neither value is a handle: `from_raw` must refuse both.
     check!(test, unsafe { Handle::from_raw(0) }.is_none());
+    let error_value = ENOMEM.to_errno() as isize as usize;
     // SAFETY: as above.
-    check!(test, unsafe { Handle::from_raw(ENOMEM.to_errno() as isize as usize) }.is_none());
+    check!(test, unsafe { Handle::from_raw(error_value) }.is_none());
     check_eq!(test, pool.total_pages(), 0);
 }
 
@@ -200,9 +230,16 @@ fn write_and_verify(test: &Test, pool: &Pool, len: usize, count: usize) -> bool 
             return false;
         };
         let mut handle = handle;
-        let mode = if n % 2 == 0 { MapMode::WriteOnly } else { MapMode::ReadWrite };
+        let mode = if n % 2 == 0 {
+            MapMode::WriteOnly
+        } else {
+            MapMode::ReadWrite
+        };
         let _ = pool.with_object(&mut handle, mode, len, |bytes| {
-            bytes.iter_mut().enumerate().for_each(|(i, b)| *b = pattern(n, i))
+            bytes
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, b)| *b = pattern(n, i))
         });
         if let Err(handle) = push(&mut handles, handle) {
             pool.free(handle);
@@ -212,12 +249,21 @@ fn write_and_verify(test: &Test, pool: &Pool, len: usize, count: usize) -> bool 
     }
     let mut ok = true;
     for (n, handle) in handles.iter_mut().enumerate() {
-        let mode = if n % 2 == 0 { MapMode::ReadOnly } else { MapMode::ReadWrite };
+        let mode = if n % 2 == 0 {
+            MapMode::ReadOnly
+        } else {
+            MapMode::ReadWrite
+        };
         let intact = pool.with_object(handle, mode, len, |bytes| {
             bytes.len() == len && bytes.iter().enumerate().all(|(i, &b)| b == pattern(n, i))
         });
         if intact != Ok(true) {
-            pr_err!("object {} of {} bytes read back wrong (spans pages: {})\n", n, len, pool.object_place(handle).0);
+            pr_err!(
+                "object {} of {} bytes read back wrong (spans pages: {})\n",
+                n,
+                len,
+                pool.object_place(handle).0
+            );
             ok = false;
         }
     }
@@ -229,7 +275,21 @@ fn write_and_verify(test: &Test, pool: &Pool, len: usize, count: usize) -> bool 
 fn readback_byte_exact(test: &Test) {
     let pool = new_pool();
     let huge = CLASSES.huge_class_size();
-    for len in [1, 24, 25, 100, 500, 1000, 1500, 2000, 3000, huge - 1, huge, 4095, PAGE_SIZE] {
+    for len in [
+        1,
+        24,
+        25,
+        100,
+        500,
+        1000,
+        1500,
+        2000,
+        3000,
+        huge - 1,
+        huge,
+        4095,
+        PAGE_SIZE,
+    ] {
         check!(test, write_and_verify(test, &pool, len, 64));
     }
     check_eq!(test, pool.total_pages(), 0);
@@ -244,8 +304,14 @@ fn spanning_copy_rules(test: &Test) {
     // Two spanning objects: one for the copy rules, one to map while the first is mapped.
     let mut spanning = KVec::new();
     while spanning.len() < 2 && handles.len() < 64 {
-        let Ok(handle) = pool.malloc(len, GFP) else { break };
-        let list = if pool.object_place(&handle).0 { &mut spanning } else { &mut handles };
+        let Ok(handle) = pool.malloc(len, GFP) else {
+            break;
+        };
+        let list = if pool.object_place(&handle).0 {
+            &mut spanning
+        } else {
+            &mut handles
+        };
         if let Err(handle) = push(list, handle) {
             pool.free(handle);
             break;
@@ -254,7 +320,11 @@ fn spanning_copy_rules(test: &Test) {
     if spanning.len() < 2 {
         free_all(&pool, handles);
         free_all(&pool, spanning);
-        test.fail(file!(), line!(), "not two spanning objects among 64 of 1500 bytes");
+        test.fail(
+            file!(),
+            line!(),
+            "not two spanning objects among 64 of 1500 bytes",
+        );
         return;
     }
     let (first, rest) = spanning.split_at_mut(1);
@@ -268,7 +338,9 @@ fn spanning_copy_rules(test: &Test) {
         b.fill(0xc0);
         saw
     });
-    let still_b = pool.with_object(handle, MapMode::ReadWrite, len, |b| b.iter().all(|&x| x == 0xb0));
+    let still_b = pool.with_object(handle, MapMode::ReadWrite, len, |b| {
+        b.iter().all(|&x| x == 0xb0)
+    });
     // Leave 0xc0 in the buffer again, then WO must hand out the buffer as it is (no copy in).
     let _ = pool.with_object(handle, MapMode::ReadOnly, len, |b| b.fill(0xc0));
     let no_copy_in = pool.with_object(handle, MapMode::WriteOnly, len, |b| {
@@ -276,7 +348,9 @@ fn spanning_copy_rules(test: &Test) {
         b.fill(0xd0);
         untouched
     });
-    let now_d = pool.with_object(handle, MapMode::ReadOnly, len, |b| b.iter().all(|&x| x == 0xd0));
+    let now_d = pool.with_object(handle, MapMode::ReadOnly, len, |b| {
+        b.iter().all(|&x| x == 0xd0)
+    });
     // A second mapping on this CPU while the first holds the copy buffer gets no buffer
     // (EBUSY) instead of an alias of the first one's.
     let first_map = pool.map(handle, MapMode::ReadOnly);
@@ -361,7 +435,9 @@ fn destroy_with_live_objects(test: &Test) {
     for n in 0..500usize {
         match pool.malloc(1 + (n * 53) % PAGE_SIZE, GFP) {
             // Left for the destroy to free: the handle is dropped, not freed.
-            Ok(handle) => core::mem::forget(handle),
+            Ok(handle) => {
+                let _ = handle.into_raw();
+            }
             Err(_) => {
                 test.fail(file!(), line!(), "malloc failed");
                 return;
@@ -393,7 +469,9 @@ fn fragmented_pool<'p>(test: &Test, pool: &'p Pool) -> Option<KVec<Live<'p>>> {
             break;
         };
         let _ = pool.with_object(&mut handle, MapMode::WriteOnly, len, |b| {
-            b.iter_mut().enumerate().for_each(|(i, x)| *x = pattern(n, i))
+            b.iter_mut()
+                .enumerate()
+                .for_each(|(i, x)| *x = pattern(n, i))
         });
         if all.reserve(1, GFP_KERNEL).is_err() {
             pool.free(handle);
@@ -437,11 +515,18 @@ fn all_intact(pool: &Pool, live: &mut [Live<'_>]) -> bool {
 /// surviving object reads back byte for byte through its (repointed) handle.
 fn compaction_frees_pages_keeps_data(test: &Test) {
     let pool = new_pool();
-    let Some(mut live) = fragmented_pool(test, &pool) else { return };
+    let Some(mut live) = fragmented_pool(test, &pool) else {
+        return;
+    };
     let before = pool.total_pages();
     let freed = pool.compact();
     let after = pool.total_pages();
-    pr_info!("compaction: {} -> {} pages, {} freed\n", before, after, freed);
+    pr_info!(
+        "compaction: {} -> {} pages, {} freed\n",
+        before,
+        after,
+        freed
+    );
     check!(test, freed > 0);
     check_eq!(test, before - after, freed);
     check_eq!(test, pool.pages_compacted(), freed);
@@ -457,7 +542,9 @@ fn compaction_frees_pages_keeps_data(test: &Test) {
 /// instead of waiting; the reader's object stays where it is, intact.
 fn compaction_skips_mapped_zspage(test: &Test) {
     let pool = new_pool();
-    let Some(mut live) = fragmented_pool(test, &pool) else { return };
+    let Some(mut live) = fragmented_pool(test, &pool) else {
+        return;
+    };
     let (intact, same_place, freed) = {
         let (first, rest) = live.split_at_mut(1);
         let Live { handle, n, len } = &mut first[0];
@@ -470,7 +557,10 @@ fn compaction_skips_mapped_zspage(test: &Test) {
         let freed = pool.compact();
         let bytes = mapping.bytes();
         let addr = bytes.as_mut_ptr();
-        let intact = bytes[..len].iter().enumerate().all(|(i, &x)| x == pattern(n, i));
+        let intact = bytes[..len]
+            .iter()
+            .enumerate()
+            .all(|(i, &x)| x == pattern(n, i));
         drop(mapping);
         let _ = rest;
         (intact, spans || place_before == Some(addr), freed)
@@ -536,7 +626,11 @@ unsafe fn hook_handle(raw: usize) -> Option<Handle<'static>> {
 /// Acts as the migration core on the page where `handle`'s object starts: takes a
 /// reference, locks the page, isolates it, runs `between`, then migrates it to a fresh page
 /// and puts it back if that failed. Returns the isolation verdict and the migration result.
-fn act_as_migration_core(pool: &Pool, handle: &Handle<'_>, between: impl FnOnce()) -> Option<(bool, i32)> {
+fn act_as_migration_core(
+    pool: &Pool,
+    handle: &Handle<'_>,
+    between: impl FnOnce(),
+) -> Option<(bool, i32)> {
     use sys::test_pages;
     let src = NonNull::new(pool.object_place(handle).1)?;
     // SAFETY: a live page of the pool, locked below only if the lock is free.
@@ -578,14 +672,17 @@ fn act_as_migration_core(pool: &Pool, handle: &Handle<'_>, between: impl FnOnce(
 /// movable link, without touching freed memory (KASAN) and without leaking anything.
 fn seed000_free_while_isolated(test: &Test) {
     let pool = new_pool();
-    let (movable_before, pages_before) = (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
+    let (movable_before, pages_before) =
+        (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
     let Ok(handle) = pool.malloc(100, GFP) else {
         test.fail(file!(), line!(), "malloc failed");
         return;
     };
     let raw = handle.into_raw();
     // SAFETY: the handle just given up, used once here.
-    let Some(handle) = (unsafe { Handle::from_raw(raw) }) else { return };
+    let Some(handle) = (unsafe { Handle::from_raw(raw) }) else {
+        return;
+    };
     let result = act_as_migration_core(&pool, &handle, || {
         // SAFETY: the live handle `raw`, used only here from now on.
         if let Some(h) = unsafe { Handle::from_raw(raw) } {
@@ -614,7 +711,10 @@ fn malloc_in_window(point: hooks::Point) {
     if point == hooks::Point::AfterCompactionRound && HOOK_HANDLE.load(Ordering::Acquire) == 0 {
         let raw = match hook_pool().malloc(SEED002_LEN, GFP) {
             Ok(mut handle) => {
-                let _ = hook_pool().with_object(&mut handle, MapMode::WriteOnly, SEED002_LEN, |b| b.fill(0x02));
+                let _ =
+                    hook_pool().with_object(&mut handle, MapMode::WriteOnly, SEED002_LEN, |b| {
+                        b.fill(0x02)
+                    });
                 handle.into_raw()
             }
             Err(_) => 0,
@@ -630,7 +730,9 @@ const SEED002_LEN: usize = 1500;
 /// retirement byte for byte.
 fn seed002_emptied_zspage_stays_off_lists(test: &Test) {
     let pool = new_pool();
-    let Ok((class, _)) = CLASSES.lookup(SEED002_LEN) else { return };
+    let Ok((class, _)) = CLASSES.lookup(SEED002_LEN) else {
+        return;
+    };
     let per_zspage = CLASSES.class(class).objs_per_zspage as usize;
     // Two full zspages; then one object left in the first and one slot free in the second,
     // so compaction moves that object and empties the first.
@@ -665,7 +767,9 @@ fn seed002_emptied_zspage_stays_off_lists(test: &Test) {
     check!(test, freed > 0 && newcomer != 0);
     // SAFETY: the hook's live handle, handed over through `HOOK_HANDLE`.
     if let Some(mut newcomer) = unsafe { Handle::from_raw(newcomer) } {
-        let intact = pool.with_object(&mut newcomer, MapMode::ReadOnly, SEED002_LEN, |b| b.iter().all(|&x| x == 0x02));
+        let intact = pool.with_object(&mut newcomer, MapMode::ReadOnly, SEED002_LEN, |b| {
+            b.iter().all(|&x| x == 0x02)
+        });
         check!(test, intact == Ok(true));
         pool.free(newcomer);
     }
@@ -678,7 +782,8 @@ fn seed002_emptied_zspage_stays_off_lists(test: &Test) {
 /// grace period), and the callback must see it is dead under the lock and back off.
 fn seed003_free_mid_migration(test: &Test) {
     let pool = new_pool();
-    let (movable_before, pages_before) = (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
+    let (movable_before, pages_before) =
+        (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
     let Ok(handle) = pool.malloc(100, GFP) else {
         test.fail(file!(), line!(), "malloc failed");
         return;
@@ -691,7 +796,7 @@ fn seed003_free_mid_migration(test: &Test) {
         kunit_hooks::set(kunit_hooks::Hook::FreeHandle);
     });
     // The hook freed it (checked below): this copy of the handle is spent.
-    core::mem::forget(handle);
+    let _ = handle.into_raw();
     kunit_hooks::set(kunit_hooks::Hook::None);
     check_eq!(test, HOOK_HANDLE.load(Ordering::Acquire), 0);
     check_eq!(test, result, Some((true, EAGAIN.to_errno())));
@@ -715,7 +820,9 @@ fn seed004_migration_meets_reader(test: &Test) {
             return;
         };
         // SAFETY: the mapped handle, only read to find its page (acting as the core).
-        let Some(alias) = (unsafe { Handle::from_raw(raw) }) else { return };
+        let Some(alias) = (unsafe { Handle::from_raw(raw) }) else {
+            return;
+        };
         let result = act_as_migration_core(&pool, &alias, || {});
         let _ = alias.into_raw();
         let intact = mapping.bytes()[..100].iter().all(|&b| b == 0x44);
@@ -724,18 +831,34 @@ fn seed004_migration_meets_reader(test: &Test) {
     check_eq!(test, result, Some((true, EAGAIN.to_errno())));
     check!(test, intact);
     // With the reader gone, the same page moves.
-    check_eq!(test, act_as_migration_core(&pool, &handle, || {}), Some((true, 0)));
-    check!(test, pool.with_object(&mut handle, MapMode::ReadOnly, 100, |b| b.iter().all(|&x| x == 0x44)) == Ok(true));
+    check_eq!(
+        test,
+        act_as_migration_core(&pool, &handle, || {}),
+        Some((true, 0))
+    );
+    check!(
+        test,
+        pool.with_object(&mut handle, MapMode::ReadOnly, 100, |b| b
+            .iter()
+            .all(|&x| x == 0x44))
+            == Ok(true)
+    );
     pool.free(handle);
 }
 
 fn write_moved_object(point: hooks::Point) {
     if let hooks::Point::AfterCompactionMove(moved) = point {
-        if moved != 0 && HOOK_HANDLE.compare_exchange(0, moved, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        if moved != 0
+            && HOOK_HANDLE
+                .compare_exchange(0, moved, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
             // SAFETY: a live handle of the hook's pool (compaction just moved its object),
             // which the case does not use while compaction runs.
             if let Some(mut handle) = unsafe { hook_handle(moved) } {
-                let _ = hook_pool().with_object(&mut handle, MapMode::ReadWrite, usize::MAX, |b| b.fill(0x5a));
+                let _ = hook_pool().with_object(&mut handle, MapMode::ReadWrite, usize::MAX, |b| {
+                    b.fill(0x5a)
+                });
                 let _ = handle.into_raw();
             }
         }
@@ -747,7 +870,9 @@ fn write_moved_object(point: hooks::Point) {
 /// exclude readers), so the write lands in the object, not in its abandoned old place.
 fn seed001_write_after_move(test: &Test) {
     let pool = new_pool();
-    let Some(live) = fragmented_pool(test, &pool) else { return };
+    let Some(live) = fragmented_pool(test, &pool) else {
+        return;
+    };
     HOOK_POOL.store(core::ptr::from_ref(&*pool).cast_mut(), Ordering::Release);
     HOOK_HANDLE.store(0, Ordering::Release);
     kunit_hooks::set(kunit_hooks::Hook::WriteMovedObject);
@@ -757,7 +882,9 @@ fn seed001_write_after_move(test: &Test) {
     check!(test, freed > 0 && moved != 0);
     // SAFETY: one of `live`'s handles, used only here until it is freed below.
     if let Some(mut handle) = unsafe { Handle::from_raw(moved) } {
-        let written = pool.with_object(&mut handle, MapMode::ReadOnly, usize::MAX, |b| b.iter().all(|&x| x == 0x5a));
+        let written = pool.with_object(&mut handle, MapMode::ReadOnly, usize::MAX, |b| {
+            b.iter().all(|&x| x == 0x5a)
+        });
         check!(test, written == Ok(true));
         let _ = handle.into_raw();
     }
@@ -768,8 +895,9 @@ fn seed001_write_after_move(test: &Test) {
 const STRESS_MS: u32 = 12_000;
 const STRESS_THREADS: usize = 4;
 /// Movable, like zram's allocations: the pages land where memory offlining must move them.
-const GFP_MOVABLE: Gfp =
-    Gfp(kernel::bindings::GFP_KERNEL | kernel::bindings::__GFP_HIGHMEM | (1 << kernel::bindings::___GFP_MOVABLE_BIT));
+const GFP_MOVABLE: Gfp = Gfp(kernel::bindings::GFP_KERNEL
+    | kernel::bindings::__GFP_HIGHMEM
+    | (1 << kernel::bindings::___GFP_MOVABLE_BIT));
 
 /// What the stress threads share: the pool, a stop flag, and their verdicts.
 struct Stress {
@@ -806,23 +934,36 @@ fn stress_worker(stress: &Stress, id: usize) {
     let mut serial = id << 32;
     let intact = |entry: &mut (Handle<'static>, usize, usize), mode| {
         let (n, len) = (entry.1, entry.2);
-        pool.with_object(&mut entry.0, mode, len, |b| b.iter().enumerate().all(|(i, &x)| x == pattern(n, i))) == Ok(true)
+        pool.with_object(&mut entry.0, mode, len, |b| {
+            b.iter().enumerate().all(|(i, &x)| x == pattern(n, i))
+        }) == Ok(true)
     };
     while !stress.stop.load(Ordering::Acquire) {
         let r = xorshift(&mut rng);
         if live < TABLE && (r % 3 != 0 || live == 0) {
             let len = 1 + (r >> 8) as usize % PAGE_SIZE;
             serial += 1;
-            let Ok(mut handle) = pool.malloc(len, GFP_MOVABLE) else { continue };
+            let Ok(mut handle) = pool.malloc(len, GFP_MOVABLE) else {
+                continue;
+            };
             let _ = pool.with_object(&mut handle, MapMode::WriteOnly, len, |b| {
-                b.iter_mut().enumerate().for_each(|(i, x)| *x = pattern(serial, i))
+                b.iter_mut()
+                    .enumerate()
+                    .for_each(|(i, x)| *x = pattern(serial, i))
             });
             table[live] = Some((handle, serial, len));
             live += 1;
         } else {
             let pick = (r >> 16) as usize % live;
-            let mode = if r & 1 == 0 { MapMode::ReadOnly } else { MapMode::ReadWrite };
-            if !table[pick].as_mut().is_some_and(|entry| intact(entry, mode)) {
+            let mode = if r & 1 == 0 {
+                MapMode::ReadOnly
+            } else {
+                MapMode::ReadWrite
+            };
+            if !table[pick]
+                .as_mut()
+                .is_some_and(|entry| intact(entry, mode))
+            {
                 stress.errors.fetch_add(1, Ordering::Relaxed);
             }
             if r & 2 == 0 {
@@ -843,6 +984,11 @@ fn stress_worker(stress: &Stress, id: usize) {
     }
 }
 
+/// A stress thread's body (`kthread_run`).
+///
+/// # Safety
+///
+/// `data` points at a `(&Stress, usize)` that outlives the thread.
 unsafe extern "C" fn stress_thread(data: *mut core::ffi::c_void) -> i32 {
     // SAFETY: `stress_concurrent` passes a `(&Stress, id)` that outlives the thread: it
     // waits for `running` to drop to zero before returning.
@@ -866,7 +1012,11 @@ unsafe extern "C" fn stress_thread(data: *mut core::ffi::c_void) -> i32 {
 /// verified byte for byte; the migration and compaction counters show the paths ran.
 fn stress_concurrent(test: &Test) {
     extern "C" {
-        fn rzs_kthread_run(f: unsafe extern "C" fn(*mut core::ffi::c_void) -> i32, data: *mut core::ffi::c_void, name: *const u8) -> bool;
+        fn rzs_kthread_run(
+            f: unsafe extern "C" fn(*mut core::ffi::c_void) -> i32,
+            data: *mut core::ffi::c_void,
+            name: *const u8,
+        ) -> bool;
     }
     let pool = new_pool();
     // SAFETY: the pool outlives the threads: this case waits for them all before dropping it.
@@ -881,7 +1031,13 @@ fn stress_concurrent(test: &Test) {
     let args: [(&Stress, usize); STRESS_THREADS + 1] = core::array::from_fn(|id| (&stress, id));
     for arg in args.iter() {
         // SAFETY: `arg` outlives the thread (see `stress_thread`); the name is NUL-terminated.
-        if !unsafe { rzs_kthread_run(stress_thread, core::ptr::from_ref(arg).cast_mut().cast(), c"rzs_stress".as_ptr().cast()) } {
+        if !unsafe {
+            rzs_kthread_run(
+                stress_thread,
+                core::ptr::from_ref(arg).cast_mut().cast(),
+                c"rzs_stress".as_ptr().cast(),
+            )
+        } {
             stress.running.fetch_sub(1, Ordering::AcqRel);
             test.fail(file!(), line!(), "cannot start a stress thread");
         }
@@ -908,12 +1064,36 @@ fn stress_concurrent(test: &Test) {
 
 /// zpool's and zsmalloc's C map modes turn into the right `MapMode`.
 fn c_map_modes(test: &Test) {
-    check_eq!(test, MapMode::from_c(sys::zpool_mapmode_ZPOOL_MM_RW), MapMode::ReadWrite);
-    check_eq!(test, MapMode::from_c(sys::zpool_mapmode_ZPOOL_MM_RO), MapMode::ReadOnly);
-    check_eq!(test, MapMode::from_c(sys::zpool_mapmode_ZPOOL_MM_WO), MapMode::WriteOnly);
-    check_eq!(test, MapMode::from_c(sys::zs_mapmode_ZS_MM_RW), MapMode::ReadWrite);
-    check_eq!(test, MapMode::from_c(sys::zs_mapmode_ZS_MM_RO), MapMode::ReadOnly);
-    check_eq!(test, MapMode::from_c(sys::zs_mapmode_ZS_MM_WO), MapMode::WriteOnly);
+    check_eq!(
+        test,
+        MapMode::from_c(sys::zpool_mapmode_ZPOOL_MM_RW),
+        MapMode::ReadWrite
+    );
+    check_eq!(
+        test,
+        MapMode::from_c(sys::zpool_mapmode_ZPOOL_MM_RO),
+        MapMode::ReadOnly
+    );
+    check_eq!(
+        test,
+        MapMode::from_c(sys::zpool_mapmode_ZPOOL_MM_WO),
+        MapMode::WriteOnly
+    );
+    check_eq!(
+        test,
+        MapMode::from_c(sys::zs_mapmode_ZS_MM_RW),
+        MapMode::ReadWrite
+    );
+    check_eq!(
+        test,
+        MapMode::from_c(sys::zs_mapmode_ZS_MM_RO),
+        MapMode::ReadOnly
+    );
+    check_eq!(
+        test,
+        MapMode::from_c(sys::zs_mapmode_ZS_MM_WO),
+        MapMode::WriteOnly
+    );
 }
 
 /// The C callers' map/unmap pair (`zs_map_object`, `zs_unmap_object`): the mapping is
@@ -932,7 +1112,10 @@ fn c_map_unmap_pair(test: &Test) {
         check!(test, !addr.is_null());
         if !addr.is_null() {
             // SAFETY: the mapping covers the object's `len` bytes until unmap.
-            unsafe { core::slice::from_raw_parts_mut(addr, len) }.iter_mut().enumerate().for_each(|(i, b)| *b = pattern(n, i));
+            unsafe { core::slice::from_raw_parts_mut(addr, len) }
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, b)| *b = pattern(n, i));
         }
         // SAFETY: mapped just above by this task.
         unsafe { c_pool::unmap(&pool, raw) };
@@ -942,7 +1125,11 @@ fn c_map_unmap_pair(test: &Test) {
         // SAFETY: as above.
         let addr = unsafe { c_pool::map(&pool, raw, sys::zs_mapmode_ZS_MM_RO) }.cast::<u8>();
         // SAFETY: as above.
-        let intact = !addr.is_null() && unsafe { core::slice::from_raw_parts(addr, len) }.iter().enumerate().all(|(i, &b)| b == pattern(n, i));
+        let intact = !addr.is_null()
+            && unsafe { core::slice::from_raw_parts(addr, len) }
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| b == pattern(n, i));
         // SAFETY: as above.
         unsafe { c_pool::unmap(&pool, raw) };
         check!(test, intact);

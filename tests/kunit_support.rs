@@ -53,10 +53,7 @@ pub(crate) const CASES_END: bindings::kunit_case = {
 };
 
 /// A suite named `name` running `cases`.
-pub(crate) const fn suite(
-    name: &str,
-    cases: *mut bindings::kunit_case,
-) -> bindings::kunit_suite {
+pub(crate) const fn suite(name: &str, cases: *mut bindings::kunit_case) -> bindings::kunit_suite {
     // SAFETY: `kunit_suite` is plain C data; all-zero means no init/exit hooks, an empty
     // status comment and no debugfs directory or log yet, as KUnit expects before it runs.
     let mut suite: bindings::kunit_suite = unsafe { core::mem::zeroed() };
@@ -97,7 +94,16 @@ impl Test {
     pub(crate) fn fail(&self, file: &str, line: u32, what: &str) {
         // SAFETY: `self.0` is the running case's `struct kunit` (invariant of `from_raw`); the
         // strings are passed with their lengths and only read during the call.
-        unsafe { rzs_kunit_fail(self.0, file.as_ptr(), file.len(), line, what.as_ptr(), what.len()) };
+        unsafe {
+            rzs_kunit_fail(
+                self.0,
+                file.as_ptr(),
+                file.len(),
+                line,
+                what.as_ptr(),
+                what.len(),
+            )
+        };
     }
 }
 
@@ -125,7 +131,11 @@ macro_rules! check_eq {
                 left,
                 right
             );
-            $test.fail(file!(), line!(), concat!(stringify!($left), " == ", stringify!($right)));
+            $test.fail(
+                file!(),
+                line!(),
+                concat!(stringify!($left), " == ", stringify!($right)),
+            );
             return;
         }
     }};
@@ -141,6 +151,9 @@ macro_rules! kunit_suite {
         static CASES: $crate::kunit_support::KunitStatic<[kernel::bindings::kunit_case; CASE_COUNT]> =
             $crate::kunit_support::KunitStatic::new([
                 $($(#[$attr])* $crate::kunit_support::case(concat!(stringify!($name), "\0"), {
+                    /// # Safety
+                    ///
+                    /// Called by KUnit with the running test's context.
                     unsafe extern "C" fn shim(test: *mut kernel::bindings::kunit) {
                         // SAFETY: KUnit calls a case with the running test's context.
                         let test = unsafe { $crate::kunit_support::Test::from_raw(test) };

@@ -12,17 +12,14 @@
 //! compressibility, from incompressible (which makes zram store a "huge"
 //! object) to very compressible but never same-filled.
 
-
 use std::fmt;
 
 pub use crate::pagegen::{fill_page, key, Kind, Rng, PAGE_SIZE};
-
 
 /// Domain separators so that anonymous pages and file pages with the same
 /// numbers get unrelated content.
 const DOMAIN_ANON: u64 = 0x616e_6f6e_0000_0001;
 const DOMAIN_FILE: u64 = 0x6669_6c65_0000_0002;
-
 
 /// Which kind each page gets: page `p` uses `slots[p % slots.len()]`.
 ///

@@ -51,7 +51,6 @@ impl Kind {
     }
 }
 
-
 /// SplitMix64: tiny, fast, good enough statistically for test content, and
 /// every output of it is a strong hash of the state, so consecutive seeds
 /// give unrelated streams.
