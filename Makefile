@@ -9,6 +9,7 @@
 #   make test         the whole test suite (host + QEMU guest); ends "N passed, N failed"
 #   make demo         build, boot, show rust_zsmalloc serving zswap and zram
 #   make bench        benchmarks (bench kernel flavour)
+#   make mutants      the mutation matrix: each seed-race guard removed must fail its test
 #   make clean
 
 ZS_CACHE ?= /var/cache/rust_zsmalloc
@@ -27,7 +28,7 @@ MAKEOVERRIDES := $(filter-out CC=% LD=%,$(MAKEOVERRIDES))
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) ARCH=x86_64 \
 	BINDGEN=$(BINDGEN) RUST_LIB_SRC=$(RUST_LIB_SRC)
 
-.PHONY: all modules install rust-analyzer test demo bench clean
+.PHONY: all modules install rust-analyzer test demo bench clean mutants
 all: modules
 
 modules:
@@ -58,6 +59,9 @@ demo:
 
 bench:
 	bash scripts/bench.sh
+
+mutants:
+	bash scripts/mutants.sh
 
 clean:
 	-$(KMAKE) clean
