@@ -40,6 +40,7 @@ pub(crate) struct AllocatorNames {
 impl Allocator {
     /// Creates the module's allocator.
     pub(crate) fn new(names: &AllocatorNames) -> Result<Pin<KBox<Allocator>>> {
+        sys::init_direct_map();
         Ok(KBox::pin(
             Allocator {
                 zspages: KmemCache::new(names.zspage_cache)?,
@@ -97,11 +98,11 @@ impl Drop for Allocator {
 
 /// A zspage off its lists for good: no list links it, no slot names it, its pages no longer
 /// name it, and it is retired exactly once (`retire` consumes it). Made only by
-/// `PoolInner::kill`.
+/// `ClassLists::kill`.
 pub(crate) struct DeadZspage(SlabBox<Zspage>);
 
 impl DeadZspage {
-    /// Wraps a zspage that `PoolInner::kill` has just taken off its lists for good.
+    /// Wraps a zspage that `ClassLists::kill` has just taken off its lists for good.
     pub(crate) fn new(zspage: SlabBox<Zspage>) -> Self {
         DeadZspage(zspage)
     }

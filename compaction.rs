@@ -17,7 +17,7 @@ use crate::{
         location::Location,
         zspage_lock::{WriteGuard, ZspageLock},
     },
-    pool::{Pool, PoolInner},
+    pool::{ClassLists, Pool},
     sys,
     testing::{self, hooks},
     CLASSES,
@@ -56,31 +56,28 @@ impl Pool {
     /// Compacts every class. Returns the pages freed.
     pub(crate) fn compact(&self) -> usize {
         // One compaction at a time: a second caller has nothing to add but contention.
-        if self.compacting.swap(true, Ordering::Acquire) {
+        if core::mem::replace(&mut self.inner.lock().compacting, true) {
             return 0;
         }
         let mut freed = 0;
         for class in 0..CLASSES.nr_classes() {
             freed += self.compact_class(class);
+            // zs_compact and the shrinker run in process context: let others in between
+            // classes (the class lock is dropped between rounds, but not the CPU).
+            sys::cond_resched();
         }
         self.pages_compacted.fetch_add(freed, Ordering::Relaxed);
-        self.compacting.store(false, Ordering::Release);
+        self.inner.lock().compacting = false;
         freed
     }
 
     /// Pages compaction could free now (the shrinker's count).
     pub(crate) fn compactable_pages(&self) -> usize {
-        let inner = self.inner.lock();
-        inner
-            .classes()
-            .iter()
-            .enumerate()
-            .map(|(class, lists)| {
-                compactable_pages(
-                    CLASSES.class(class),
-                    lists.objs_allocated(class),
-                    lists.objs_inuse(),
-                )
+        // Each class's lock in turn (no pool-wide lock); a count is a hint anyway.
+        self.classes()
+            .map(|class| {
+                let lists = class.lock();
+                compactable_pages(lists.spec(), lists.objs_allocated(), lists.objs_inuse())
             })
             .sum()
     }
@@ -90,7 +87,7 @@ impl Pool {
         // Each round empties its source or fills its destination, so the number of zspages
         // bounds the rounds; the pool lock is dropped between rounds.
         loop {
-            let round = compact_once(&self.inner.lock(), class);
+            let round = compact_once(&self.class(class).lock());
             if matches!(round, Round::Stop) {
                 break;
             }
@@ -99,8 +96,8 @@ impl Pool {
                 Round::Stop => None,
                 Round::Moved(emptied) => emptied,
                 Round::KillLater(addr) => {
-                    let inner = self.inner.lock();
-                    inner.find(class, addr).map(|zspage| inner.kill(zspage))
+                    let lists = self.class(class).lock();
+                    lists.find(addr).map(|zspage| lists.kill(zspage))
                 }
             };
             if let Some(zspage) = emptied {
@@ -114,21 +111,15 @@ impl Pool {
 
 /// One compaction round in `class`: moves objects from the emptiest zspage into the fullest
 /// until the first is empty or the second full.
-fn compact_once(inner: &PoolInner, class: usize) -> Round {
-    let lists = &inner.classes()[class];
-    if compactable_pages(
-        CLASSES.class(class),
-        lists.objs_allocated(class),
-        lists.objs_inuse(),
-    ) == 0
-    {
+fn compact_once(lists: &ClassLists) -> Round {
+    if compactable_pages(lists.spec(), lists.objs_allocated(), lists.objs_inuse()) == 0 {
         return Round::Stop;
     }
-    let Some(src) = inner.first_in(class, &COMPACT_SRC_ORDER, None) else {
+    let Some(src) = lists.first_in(&COMPACT_SRC_ORDER, None) else {
         return Round::Stop;
     };
     // The fullest zspage may be `src` itself when it is the only partly used one.
-    let Some(dst) = inner.first_in(class, &COMPACT_DST_ORDER, Some(src.zspage())) else {
+    let Some(dst) = lists.first_in(&COMPACT_DST_ORDER, Some(src.zspage())) else {
         return Round::Stop;
     };
     let Some(src_write) = try_write_zspage(src.lock()) else {
@@ -169,17 +160,17 @@ fn compact_once(inner: &PoolInner, class: usize) -> Round {
     }
     let dst_full = dst.state().inuse() == dst.spec().objs_per_zspage;
     let src_empty = src.state().inuse() == 0;
-    inner.regroup(dst);
+    lists.regroup(dst);
     if src_empty {
         if testing::MUTATE_KILL_AFTER_UNLOCK {
             // The seed-002 mutation: the emptied source stays listed past this critical
             // section, so another path can take it, and is killed after the window.
-            inner.regroup(src);
+            lists.regroup(src);
             return Round::KillLater(core::ptr::from_ref(src.zspage()) as usize);
         }
-        return Round::Moved(Some(inner.kill(src)));
+        return Round::Moved(Some(lists.kill(src)));
     }
-    inner.regroup(src);
+    lists.regroup(src);
     debug_assert!(dst_full, "a round ended with room on both sides");
     Round::Moved(None)
 }

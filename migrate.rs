@@ -56,10 +56,10 @@ fn release_dead_page(page: &LockedPage<'_>) {
 
 /// Where `page` stands, under the pool lock.
 fn owner_of(pool: &Pool, zspage: &Zspage, page: &LockedPage<'_>) -> Owner {
-    let inner = pool.inner.lock();
+    let lists = pool.class(zspage.class()).lock();
     classify(
-        zspage.held(&inner).state().life,
-        zspage.held(&inner).page_index(page.as_ptr()),
+        zspage.held(&lists).state().life,
+        zspage.held(&lists).page_index(page.as_ptr()),
     )
 }
 
@@ -110,8 +110,8 @@ impl Pool {
     /// Moves page `src` of `zspage` to `dst`: copies it, links `dst` to the zspage and the
     /// migration core, and puts it in the zspage's page chain in place of `src`.
     fn migrate(&self, zspage: &Zspage, dst: &LockedPage<'_>, src: &LockedPage<'_>) -> i32 {
-        let inner = self.inner.lock();
-        let held = zspage.held(&inner);
+        let lists = self.class(zspage.class()).lock();
+        let held = zspage.held(&lists);
         let index = match classify(held.state().life, held.page_index(src.as_ptr())) {
             Owner::Listed(index) => index,
             Owner::NotYet => return EAGAIN.to_errno(),

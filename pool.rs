@@ -6,25 +6,31 @@
 //!
 //! 1. The page lock of a zspage page, held by the migration core around the movable_ops
 //!    callbacks (`migrate.rs`); this module only ever try-locks a page (`set_movable`,
-//!    `release_movable`) and never under 2 or 3 waits for one.
-//! 2. `Pool::inner`, the pool spinlock: the fullness-group lists, each zspage's allocation
-//!    state and object headers (`zspage::Held`), and the class counters. Never held across
-//!    anything that sleeps.
-//! 3. `Zspage::lock`, the per-zspage reader/writer lock (seed 004): object bytes and
-//!    locations. `map` takes it for reading (never under 2) and holds it until the mapping
-//!    drops; writers (compaction, migration) take it with `try_write` only, under 2, and
+//!    `release_movable`) and never waits for one under 2–4.
+//! 2. `Pool::inner`, the pool spinlock: what is truly pool-wide, the one-compaction-at-a-time
+//!    flag. Held for a test-and-set only, never around another lock of this list.
+//! 3. `Pool::classes[i]`, one spinlock per size class (`ClassLists`): the class's
+//!    fullness-group lists, its zspages' allocation state and object headers
+//!    (`zspage::Held`), and its counters. Never held across anything that sleeps; never two
+//!    at once (an object never changes class, so compaction and migration stay in one).
+//! 4. `Zspage::lock`, the per-zspage reader/writer lock (seed 004): object bytes and
+//!    locations. `map` takes it for reading (never under 3) and holds it until the mapping
+//!    drops; writers (compaction, migration) take it with `try_write` only, under 3, and
 //!    back off on contention: a writer never sleeps and never spins on it.
 //!
 //! Handles (`handle.rs`) name a slot holding the object's location. A slot changes only
-//! when compaction moves the object: under 2, with the source and destination zspages
-//! write-locked, in one release store after the bytes are copied. So `free` (under 2) and
-//! a reader holding the object's zspage read lock see a stable slot.
+//! when compaction moves the object: under its class lock, with the source and destination
+//! zspages write-locked, in one release store after the bytes are copied. So `free` (under
+//! the class lock) and a reader holding the object's zspage read lock see a stable slot.
+//! `free` takes no pool-wide lock: it reads the slot inside an RCU read-side section to learn
+//! the object's class, locks that class, and reads the slot again.
 //!
-//! Zspages die by retirement: off their lists under 2 (`PoolInner::kill`, which makes a
-//! `DeadZspage`), then freed (pages and metadata) one RCU grace period later. `map` finds
-//! the zspage from the slot without 2, inside an RCU read-side section: the zspage it finds
-//! may be retiring, but is not freed before the section ends; once read-locked, `map`
-//! re-reads the slot to make sure the object is still there (compaction may have moved it).
+//! Zspages die by retirement: off their lists under their class lock (`ClassLists::kill`,
+//! which makes a `DeadZspage`), then freed (pages and metadata) one RCU grace period later,
+//! after the lock is dropped. `map` finds the zspage from the slot without a lock, inside an
+//! RCU read-side section: the zspage it finds may be retiring, but is not freed before the
+//! section ends; once read-locked, `map` re-reads the slot to make sure the object is still
+//! there (compaction may have moved it).
 
 use crate::{
     allocator::{Allocator, DeadZspage, MOVABLE_PAGES},
@@ -39,10 +45,7 @@ use crate::{
     zspage::{Held, Life, ReadHold, Zspage},
     CLASSES,
 };
-use core::{
-    cell::Cell,
-    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
-};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::{
     alloc::flags::GFP_KERNEL,
     fmt, new_spinlock,
@@ -51,107 +54,103 @@ use kernel::{
     sync::SpinLock,
 };
 
-/// The lists and counters of one size class. Guarded by the pool lock.
+/// The zspage collection of one size class: its fullness lists and counters, the data of
+/// the class's spinlock. A `&ClassLists` exists only inside that lock (it is made only by
+/// `Pool::new`, in the lock), so it is the proof that the lock is held (`Zspage::held`).
 pub(crate) struct ClassLists {
+    /// The pool the class belongs to; set once the pool is at its final address.
+    pool: *const Pool,
+    /// The class's index in `CLASSES`.
+    class: usize,
     /// One list per fullness group; each zspage of this class is on the one its state names.
     groups: [List<Zspage>; NR_FULLNESS_GROUPS],
-    /// Objects in use.
-    objs_inuse: Cell<usize>,
-    zspages: Cell<usize>,
+    /// Objects in use. Written under the lock; read without it (the shrinker's count).
+    objs_inuse: AtomicUsize,
+    /// Zspages on the lists. As above.
+    zspages: AtomicUsize,
+}
+
+// SAFETY: `pool` is an address; the lists name zspages that are shared between threads
+// under this lock, which is what moving the data between threads amounts to.
+unsafe impl Send for ClassLists {}
+
+// SAFETY: `ClassLists` is reachable only through its class's spinlock guard, and a spinlock
+// holder runs with preemption off, which 6.12's RCU treats as a read-side section.
+unsafe impl RcuReader for ClassLists {}
+
+/// Adds `delta` to a counter only the class lock holder writes: a load and a store, no
+/// locked read-modify-write on the hot path.
+fn add(counter: &AtomicUsize, delta: isize) {
+    counter.store(
+        counter.load(Ordering::Relaxed).wrapping_add_signed(delta),
+        Ordering::Relaxed,
+    );
 }
 
 impl ClassLists {
+    /// Whether `zspage` is of this lock's pool and class.
+    pub(crate) fn owns(&self, zspage: &Zspage) -> bool {
+        core::ptr::eq(zspage.pool_ptr(), self.pool) && zspage.class() == self.class
+    }
+
     pub(crate) fn objs_inuse(&self) -> usize {
-        self.objs_inuse.get()
+        self.objs_inuse.load(Ordering::Relaxed)
     }
 
     pub(crate) fn zspages(&self) -> usize {
-        self.zspages.get()
+        self.zspages.load(Ordering::Relaxed)
     }
 
-    /// Object capacity of the class's zspages (class `index` is this one).
-    pub(crate) fn objs_allocated(&self, index: usize) -> usize {
-        self.zspages() * CLASSES.class(index).objs_per_zspage as usize
+    /// The class's geometry.
+    pub(crate) fn spec(&self) -> &'static crate::logic::size_class::ClassSpec {
+        CLASSES.class(self.class)
+    }
+
+    /// Object capacity of the class's zspages.
+    pub(crate) fn objs_allocated(&self) -> usize {
+        self.zspages() * CLASSES.class(self.class).objs_per_zspage as usize
     }
 
     /// Zspages per fullness group.
     pub(crate) fn group_counts(&self) -> impl Iterator<Item = usize> + '_ {
         self.groups.iter().map(List::len)
     }
-}
 
-/// What the pool spinlock guards: the zspage collection of the pool. A `&PoolInner` exists
-/// only inside the lock (its constructor is private to this file), so it is the proof that
-/// the lock is held (`Zspage::held`).
-pub(crate) struct PoolInner {
-    /// The pool this is the lock data of; set once the pool is at its final address.
-    pool: *const Pool,
-    /// Indexed by class index.
-    classes: KVec<ClassLists>,
-}
-
-// SAFETY: `pool` is an address; the lists name zspages that are shared between threads
-// under this lock, which is what moving the data between threads amounts to.
-unsafe impl Send for PoolInner {}
-
-// SAFETY: `PoolInner` is reachable only through the pool's spinlock guard, and a spinlock
-// holder runs with preemption off, which 6.12's RCU treats as a read-side section.
-unsafe impl RcuReader for PoolInner {}
-
-impl PoolInner {
-    /// Whether `zspage` belongs to this lock's pool.
-    pub(crate) fn owns(&self, zspage: &Zspage) -> bool {
-        core::ptr::eq(zspage.pool_ptr(), self.pool)
-    }
-
-    pub(crate) fn classes(&self) -> &[ClassLists] {
-        &self.classes
-    }
-
-    /// The fullest zspage of `class` that has a free object.
-    fn first_with_room(&self, class: usize) -> Option<Held<'_>> {
-        let groups = &self.classes[class].groups;
+    /// The fullest zspage that has a free object.
+    fn first_with_room(&self) -> Option<Held<'_>> {
         ALLOC_ORDER
             .iter()
-            .find_map(|&group| groups[group].first())
+            .find_map(|&group| self.groups[group].first())
             .map(|zspage| zspage.held(self))
     }
 
-    /// The first zspage on the first non-empty group of `order` in `class`, skipping `not`.
-    pub(crate) fn first_in(
-        &self,
-        class: usize,
-        order: &[usize],
-        not: Option<&Zspage>,
-    ) -> Option<Held<'_>> {
-        let groups = &self.classes[class].groups;
+    /// The first zspage on the first non-empty group of `order`, skipping `not`.
+    pub(crate) fn first_in(&self, order: &[usize], not: Option<&Zspage>) -> Option<Held<'_>> {
         let skip = |zspage: &&Zspage| !not.is_some_and(|not| core::ptr::eq(*zspage, not));
         order
             .iter()
-            .find_map(|&group| groups[group].iter().find(skip))
+            .find_map(|&group| self.groups[group].iter().find(skip))
             .map(|zspage| zspage.held(self))
     }
 
-    /// The listed zspage of `class` at address `addr`, if any (the seed-002 mutation).
-    pub(crate) fn find(&self, class: usize, addr: usize) -> Option<Held<'_>> {
-        let groups = &self.classes[class].groups;
+    /// The listed zspage at address `addr`, if any (the seed-002 mutation).
+    pub(crate) fn find(&self, addr: usize) -> Option<Held<'_>> {
         let at = |zspage: &&Zspage| core::ptr::from_ref(*zspage) as usize == addr;
-        groups
+        self.groups
             .iter()
             .find_map(|list| list.iter().find(at))
             .map(|zspage| zspage.held(self))
     }
 
-    /// Puts a new, empty zspage on its class's lists; the lists own it from now on.
+    /// Puts a new, empty zspage on the lists; the lists own it from now on.
     fn insert(&self, zspage: SlabBox<Zspage>) -> Held<'_> {
-        let class = &self.classes[zspage.class()];
         // A zspage in a box has never been listed: `Life::New`.
-        let held = class.groups[GROUP_EMPTY].push_front(zspage).held(self);
+        let held = self.groups[GROUP_EMPTY].push_front(zspage).held(self);
         let mut state = held.state();
         state.life = Life::Listed;
         state.set_group(GROUP_EMPTY);
         held.set_state(state);
-        class.zspages.set(class.zspages.get() + 1);
+        add(&self.zspages, 1);
         held
     }
 
@@ -164,9 +163,8 @@ impl PoolInner {
         );
         let group = fullness_group(state.inuse(), zspage.spec().objs_per_zspage);
         if group != state.group() {
-            let groups = &self.classes[zspage.class()].groups;
             // SAFETY: a listed zspage is on the list of the group its state names.
-            unsafe { groups[state.group()].move_to(zspage.zspage(), &groups[group]) };
+            unsafe { self.groups[state.group()].move_to(zspage.zspage(), &self.groups[group]) };
             state.set_group(group);
             zspage.set_state(state);
         }
@@ -174,16 +172,14 @@ impl PoolInner {
 
     /// Accounts an object allocated in `zspage`.
     fn object_allocated(&self, zspage: Held<'_>) {
-        let class = &self.classes[zspage.class()];
-        class.objs_inuse.set(class.objs_inuse.get() + 1);
+        add(&self.objs_inuse, 1);
         self.regroup(zspage);
     }
 
     /// Accounts an object freed from `zspage`; returns the zspage, off its lists for good,
     /// if it is now empty.
     pub(crate) fn object_freed(&self, zspage: Held<'_>) -> Option<DeadZspage> {
-        let class = &self.classes[zspage.class()];
-        class.objs_inuse.set(class.objs_inuse.get() - 1);
+        add(&self.objs_inuse, -1);
         if zspage.state().inuse() > 0 {
             self.regroup(zspage);
             return None;
@@ -200,10 +196,9 @@ impl PoolInner {
             state.life == Life::Listed,
             "kill of a zspage that is not listed"
         );
-        let class = &self.classes[zspage.class()];
         // SAFETY: a listed zspage is on the list of the group its state names.
-        let zspage_box = unsafe { class.groups[state.group()].remove(zspage.zspage()) };
-        class.zspages.set(class.zspages.get() - 1);
+        let zspage_box = unsafe { self.groups[state.group()].remove(zspage.zspage()) };
+        add(&self.zspages, -1);
         state.life = Life::Dead;
         zspage.set_state(state);
         zspage.unlink_pages();
@@ -212,21 +207,30 @@ impl PoolInner {
 
     /// Any zspage still on a list, for pool destruction.
     fn any_zspage(&self) -> Option<Held<'_>> {
-        self.classes
+        self.groups
             .iter()
-            .flat_map(|class| class.groups.iter())
             .find_map(List::first)
             .map(|zs| zs.held(self))
     }
+}
+
+/// What the pool spinlock guards.
+pub(crate) struct PoolWide {
+    /// Set while a compaction runs: one at a time per pool (zs_compact, the shrinker).
+    pub(crate) compacting: bool,
 }
 
 /// A pool of compressed objects.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Pool {
     pub(crate) alloc: &'static Allocator,
+    /// The pool spinlock.
     #[pin]
-    pub(crate) inner: SpinLock<PoolInner>,
-    /// Pages held by the pool's zspages (readable without the lock, and through debugfs).
+    pub(crate) inner: SpinLock<PoolWide>,
+    /// One lock and collection per size class, indexed like `CLASSES`.
+    classes: KVec<Pin<KBox<SpinLock<ClassLists>>>>,
+    /// Pages held by the pool's zspages (readable without a lock, and through debugfs);
+    /// changed only when a zspage is made or retired.
     pub(crate) total_pages: AtomicUsize,
     /// Pages freed by compaction (zsmalloc's `pages_compacted`).
     pub(crate) pages_compacted: AtomicUsize,
@@ -234,8 +238,6 @@ pub(crate) struct Pool {
     pub(crate) zspages_retired: AtomicUsize,
     /// Pages moved by the migration core.
     pub(crate) pages_migrated: AtomicUsize,
-    /// Set while a compaction runs: one at a time per pool (zs_compact, the shrinker).
-    pub(crate) compacting: AtomicBool,
     /// Compacts under memory pressure; set once the pool is at its final address, and
     /// dropped first on destroy (which waits for its running callbacks).
     #[pin]
@@ -258,13 +260,16 @@ impl Pool {
         sys::might_sleep();
         let nr = CLASSES.nr_classes();
         let mut classes = KVec::with_capacity(nr, GFP_KERNEL)?;
-        for _ in 0..nr {
+        for class in 0..nr {
+            let lists = ClassLists {
+                pool: core::ptr::null(),
+                class,
+                groups: [const { List::new() }; NR_FULLNESS_GROUPS],
+                objs_inuse: AtomicUsize::new(0),
+                zspages: AtomicUsize::new(0),
+            };
             classes.push(
-                ClassLists {
-                    groups: [const { List::new() }; NR_FULLNESS_GROUPS],
-                    objs_inuse: Cell::new(0),
-                    zspages: Cell::new(0),
-                },
+                KBox::pin_init(new_spinlock!(lists, "rust_zsmalloc_class"), GFP_KERNEL)?,
                 GFP_KERNEL,
             )?;
         }
@@ -272,19 +277,21 @@ impl Pool {
         let pool = KBox::pin_init(
             try_pin_init!(Pool {
                 alloc,
-                inner <- new_spinlock!(PoolInner { pool: core::ptr::null(), classes }, "rust_zsmalloc_pool"),
+                inner <- new_spinlock!(PoolWide { compacting: false }, "rust_zsmalloc_pool"),
+                classes,
                 total_pages: AtomicUsize::new(0),
                 pages_compacted: AtomicUsize::new(0),
                 zspages_retired: AtomicUsize::new(0),
                 pages_migrated: AtomicUsize::new(0),
-                compacting: AtomicBool::new(false),
                 shrinker <- new_spinlock!(None, "rust_zsmalloc_shrinker"),
                 debugfs: DebugfsDir::new(&dir_name, Some(alloc.debugfs())),
                 name: CString::try_from_fmt(fmt!("{}", name))?,
             }),
             GFP_KERNEL,
         )?;
-        pool.inner.lock().pool = core::ptr::from_ref(&*pool);
+        for class in pool.classes.iter() {
+            class.lock().pool = core::ptr::from_ref(&*pool);
+        }
         // SAFETY: the pool is pinned and outlives the shrinker, which destroy drops first.
         match unsafe { sys::Shrinker::new(name, &*pool) } {
             Some(shrinker) => *pool.shrinker.lock() = Some(shrinker),
@@ -292,6 +299,16 @@ impl Pool {
         }
         crate::stats::register(&pool);
         Ok(pool)
+    }
+
+    /// The lock and collection of size class `class`.
+    pub(crate) fn class(&self, class: usize) -> &SpinLock<ClassLists> {
+        &self.classes[class]
+    }
+
+    /// Every class's lock and collection, in class order.
+    pub(crate) fn classes(&self) -> impl Iterator<Item = &SpinLock<ClassLists>> + '_ {
+        self.classes.iter().map(|class| &**class)
     }
 
     /// Pages currently held by the pool.
@@ -317,19 +334,19 @@ impl Pool {
     /// `gfp` allows it. Errors: `EINVAL` (size 0), `ENOSPC` (larger than a page), `ENOMEM`;
     /// nothing is left allocated on error.
     pub(crate) fn malloc(&self, size: usize, gfp: Gfp) -> Result<Handle<'_>> {
-        let (class, _stored) = CLASSES.lookup(size).map_err(size_error)?;
+        let (class_index, _stored) = CLASSES.lookup(size).map_err(size_error)?;
         let slot = self
             .alloc
             .handles()
             .alloc(gfp, HandleSlot::new())
             .map_err(|_| ENOMEM)?;
-        let slot = slot.into_raw();
-        let handle = Handle::new(slot);
+        let handle = Handle::new(slot.into_raw());
+        let class = self.class(class_index);
 
         {
-            let inner = self.inner.lock();
-            if let Some(zspage) = inner.first_with_room(class) {
-                Self::alloc_obj(&inner, zspage, &handle);
+            let lists = class.lock();
+            if let Some(zspage) = lists.first_with_room() {
+                Self::alloc_obj(&lists, zspage, &handle);
                 return Ok(handle);
             }
         }
@@ -337,7 +354,7 @@ impl Pool {
         // No room: a new zspage, allocated outside the lock with the caller's gfp,
         // untouched: every zspage page is registered with the migration core, so
         // `__GFP_MOVABLE` is honoured (with `__GFP_HIGHMEM` it selects ZONE_MOVABLE).
-        let zspage = Zspage::new(class, gfp, self)
+        let zspage = Zspage::new(class_index, gfp, self)
             .ok_or(ENOMEM)
             .and_then(|zspage| self.alloc.zspages().alloc(gfp, zspage).map_err(|_| ENOMEM));
         let zspage = match zspage {
@@ -353,38 +370,46 @@ impl Pool {
         MOVABLE_PAGES.fetch_add(Zspage::publish(&zspage, &MOVABLE_OPS), Ordering::Relaxed);
         self.total_pages
             .fetch_add(zspage.nr_pages(), Ordering::Relaxed);
-        let inner = self.inner.lock();
-        let zspage = inner.insert(zspage);
-        Self::alloc_obj(&inner, zspage, &handle);
+        let lists = class.lock();
+        let zspage = lists.insert(zspage);
+        Self::alloc_obj(&lists, zspage, &handle);
         Ok(handle)
     }
 
     /// Allocates an object in `zspage` (which has room) for `handle` and points its slot
     /// at it.
-    fn alloc_obj(inner: &PoolInner, zspage: Held<'_>, handle: &Handle<'_>) {
+    fn alloc_obj(lists: &ClassLists, zspage: Held<'_>, handle: &Handle<'_>) {
         let Some(idx) = zspage.alloc_obj(handle.raw()) else {
             unreachable!("zspage on a non-full list is full")
         };
         // The slot is fresh and the handle not returned yet: nobody reads it.
         handle.slot().store(zspage.location(idx));
-        inner.object_allocated(zspage);
+        lists.object_allocated(zspage);
     }
 
-    /// Frees the object of `handle`. Never sleeps.
+    /// Frees the object of `handle`. Never sleeps, takes no pool-wide lock.
     pub(crate) fn free(&self, handle: Handle<'_>) {
         let dead = {
-            let inner = self.inner.lock();
-            // Under the pool lock the location cannot change (compaction holds it to move).
-            let (zspage, idx) = handle.slot().zspage(&*inner);
-            if !inner.owns(zspage) {
-                pr_err!("free: a handle of another pool; leaked\n");
-                return;
-            }
-            let zspage = zspage.held(&inner);
+            let lists = {
+                // The zspage the slot names now may be retiring (compaction is moving the
+                // object), but it lives through this section, and its class is the
+                // object's: objects never change class.
+                let rcu = RcuReadGuard::new();
+                let (zspage, _) = handle.slot().zspage(&rcu);
+                if !core::ptr::eq(zspage.pool_ptr(), self) {
+                    pr_err!("free: a handle of another pool; leaked\n");
+                    return;
+                }
+                self.class(zspage.class()).lock()
+            };
+            // Under the class lock the location cannot change (compaction holds it to move).
+            let (zspage, idx) = handle.slot().zspage(&*lists);
+            let zspage = zspage.held(&lists);
             zspage.free_obj(idx);
-            inner.object_freed(zspage)
+            lists.object_freed(zspage)
         };
         handle.free_slot();
+        // The pages go back to the page allocator after the class lock is dropped.
         if let Some(dead) = dead {
             self.retire(dead);
         }
@@ -397,7 +422,6 @@ impl Pool {
         self.zspages_retired.fetch_add(1, Ordering::Relaxed);
         zspage.retire();
     }
-
     /// Read-locks the zspage that holds the object of `handle`. Lockless: compaction may
     /// move the object meanwhile, so the slot is re-checked under the lock.
     fn read_lock_object<'a>(&self, handle: &'a mut Handle<'_>) -> Result<ReadHold<'a>> {
@@ -462,9 +486,12 @@ impl Pool {
         &self,
         handle: &Handle<'_>,
     ) -> (bool, *mut kernel::bindings::page, Option<*mut u8>) {
-        let inner = self.inner.lock();
-        let (zspage, idx) = handle.slot().zspage(&*inner);
-        let zspage = zspage.held(&inner);
+        let lists = {
+            let rcu = RcuReadGuard::new();
+            self.class(handle.slot().zspage(&rcu).0.class()).lock()
+        };
+        let (zspage, idx) = handle.slot().zspage(&*lists);
+        let zspage = zspage.held(&lists);
         (
             zspage.place(idx).spans,
             zspage.page_of(idx),
@@ -490,23 +517,25 @@ impl PinnedDrop for Pool {
         let shrinker = self.shrinker.lock().take();
         drop(shrinker);
         let mut live = 0usize;
-        loop {
-            let dead = {
-                let inner = self.inner.lock();
-                let Some(zspage) = inner.any_zspage() else {
-                    break;
+        for class in self.classes() {
+            loop {
+                let dead = {
+                    let lists = class.lock();
+                    let Some(zspage) = lists.any_zspage() else {
+                        break;
+                    };
+                    let mut from = 0;
+                    while let Some((idx, handle)) = zspage.next_allocated(from) {
+                        from = idx + 1;
+                        live += 1;
+                        zspage.free_obj(idx);
+                        // Destroying the pool ends every handle (the caller's contract).
+                        crate::handle::free_slot_of_object(handle);
+                    }
+                    lists.kill(zspage)
                 };
-                let mut from = 0;
-                while let Some((idx, handle)) = zspage.next_allocated(from) {
-                    from = idx + 1;
-                    live += 1;
-                    zspage.free_obj(idx);
-                    // Destroying the pool ends every handle (the caller's contract).
-                    crate::handle::free_slot_of_object(handle);
-                }
-                inner.kill(zspage)
-            };
-            self.retire(dead);
+                self.retire(dead);
+            }
         }
         // The movable_ops callbacks reach the pool through zspages found under RCU: once
         // every retirement callback has run, none of them can still be using the pool.

@@ -41,46 +41,34 @@ struct ClassCounts {
     groups: [usize; NR_FULLNESS_GROUPS],
 }
 
-/// Writes the `classes` table: counts are copied under the pool lock (so they are
-/// consistent), then formatted after it is dropped.
+/// Writes the `classes` table: each class's counts are copied under its lock (so each line
+/// is consistent), then formatted after the locks are dropped.
 fn write_class_table(pool: &Pool, out: &mut SeqFile) {
     let mut counts = KVec::new();
-    {
-        let inner = pool.inner.lock();
-        let used = inner
-            .classes()
-            .iter()
-            .filter(|class| class.zspages() > 0)
-            .count();
-        drop(inner);
-        // Room for every class in use now, plus slack for classes that start meanwhile.
-        if counts.reserve(used + 8, GFP_KERNEL).is_err() {
-            out.write(b"out of memory\n");
-            return;
+    // One entry per class: allocated before any lock is taken.
+    if counts.reserve(CLASSES.nr_classes(), GFP_KERNEL).is_err() {
+        out.write(b"out of memory\n");
+        return;
+    }
+    for (index, class) in pool.classes().enumerate() {
+        let lists = class.lock();
+        if lists.zspages() == 0 {
+            continue;
         }
-        let inner = pool.inner.lock();
-        for (index, class) in inner
-            .classes()
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.zspages() > 0)
-        {
-            let mut entry = ClassCounts {
-                index,
-                zspages: class.zspages(),
-                objs_allocated: class.objs_allocated(index),
-                objs_inuse: class.objs_inuse(),
-                ..Default::default()
-            };
-            class
-                .group_counts()
-                .zip(entry.groups.iter_mut())
-                .for_each(|(n, slot)| *slot = n);
-            // Within the reserved capacity: never allocates under the spinlock.
-            if counts.len() == counts.capacity() || counts.push(entry, GFP_KERNEL).is_err() {
-                break;
-            }
-        }
+        let mut entry = ClassCounts {
+            index,
+            zspages: lists.zspages(),
+            objs_allocated: lists.objs_allocated(),
+            objs_inuse: lists.objs_inuse(),
+            ..Default::default()
+        };
+        lists
+            .group_counts()
+            .zip(entry.groups.iter_mut())
+            .for_each(|(n, slot)| *slot = n);
+        drop(lists);
+        // Within the reserved capacity: cannot fail.
+        let _ = counts.push(entry, GFP_KERNEL);
     }
     let mut line = LineBuf::new();
     let _ = line.write_str("class  size objs/zs pages/zs zspages pages objs_alloc objs_used  zspages by fullness group 0..11\n");

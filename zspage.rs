@@ -27,7 +27,7 @@ use crate::{
         size_class::{ClassSpec, HANDLE_SIZE, MAX_OBJS_PER_ZSPAGE, MAX_PAGES_PER_ZSPAGE},
         zspage_lock::{WriteGuard, ZspageLock},
     },
-    pool::{Pool, PoolInner},
+    pool::{ClassLists, Pool},
     sys::{self, ChainRef, Gfp, Linked, Links, MovableRelease, PageChain, SlabBox, ZsPage},
     testing, CLASSES,
 };
@@ -250,10 +250,10 @@ impl Zspage {
         self.pool
     }
 
-    /// The proof that `inner`, the lock data of the zspage's own pool, is held: the
-    /// zspage's state, headers and links may be used for `'g`.
-    pub(crate) fn held<'g>(&'g self, inner: &'g PoolInner) -> Held<'g> {
-        assert!(inner.owns(self), "a zspage used under another pool's lock");
+    /// The proof that `lists`, the lock data of the zspage's own class in its own pool, is
+    /// held: the zspage's state, headers and links may be used for `'g`.
+    pub(crate) fn held<'g>(&'g self, lists: &'g ClassLists) -> Held<'g> {
+        assert!(lists.owns(self), "a zspage used under another class's lock");
         Held { zspage: self }
     }
 
@@ -274,7 +274,7 @@ impl Zspage {
 
     /// Links every page to this zspage and registers it with the migration core; done
     /// once, before the zspage is listed, at its final (slab) address: a zspage still in
-    /// its box has never been listed (`PoolInner::insert` takes the box). Returns the pages
+    /// its box has never been listed (`ClassLists::insert` takes the box). Returns the pages
     /// registered (a fresh page is never locked, so all of them).
     pub(crate) fn publish(
         zspage: &SlabBox<Zspage>,

@@ -12,6 +12,7 @@ extern "C" {
     fn rzs_might_sleep();
     fn rzs_preemptible() -> bool;
     fn rzs_msleep(msecs: u32);
+    fn rzs_cond_resched();
     fn rzs_cpuhp_setup_dyn(
         name: *const u8,
         prepare: unsafe extern "C" fn(u32) -> i32,
@@ -98,6 +99,13 @@ pub(crate) fn msleep(msecs: u32) {
     might_sleep();
     // SAFETY: process context (checked above).
     unsafe { rzs_msleep(msecs) };
+}
+
+/// Lets other tasks run if this one has used its share (process context only).
+pub(crate) fn cond_resched() {
+    might_sleep();
+    // SAFETY: process context (checked above).
+    unsafe { rzs_cond_resched() };
 }
 
 /// A dynamic CPU-hotplug state in the prepare stage (`CPUHP_MM_ZS_PREPARE` belongs to

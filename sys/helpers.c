@@ -88,6 +88,21 @@ void *rzs_page_address(struct page *page)
 	return page_address(page);
 }
 
+/* The layout page_address() computes with under SPARSEMEM_VMEMMAP (macros, or variables under KASLR). */
+unsigned long rzs_vmemmap_start(void)
+{
+#ifdef CONFIG_SPARSEMEM_VMEMMAP
+	return (unsigned long)vmemmap;
+#else
+	return 0;
+#endif
+}
+
+unsigned long rzs_direct_map_start(void)
+{
+	return PAGE_OFFSET;
+}
+
 /*
  * page->private links a zspage page to its zspage. Published with release after the zspage
  * is initialised, cleared before it is retired; readers (movable_ops callbacks) use acquire
@@ -117,6 +132,11 @@ bool rzs_trylock_page(struct page *page)
 void rzs_unlock_page(struct page *page)
 {
 	unlock_page(page);
+}
+
+void rzs_cond_resched(void)
+{
+	cond_resched();
 }
 
 void rzs_msleep(unsigned int msecs)

@@ -11,6 +11,8 @@ struct kmem_cache;
 struct dentry;
 
 void *rzs_page_address(struct page *page);
+unsigned long rzs_vmemmap_start(void);
+unsigned long rzs_direct_map_start(void);
 void rzs_rcu_read_lock(void);
 void rzs_rcu_read_unlock(void);
 
@@ -42,6 +44,7 @@ void rzs_get_page(struct page *page);
 bool rzs_trylock_page(struct page *page);
 void rzs_unlock_page(struct page *page);
 void rzs_msleep(unsigned int msecs);
+void rzs_cond_resched(void);
 int rzs_release_movable(struct page *page);
 bool rzs_clear_movable_locked(struct page *page);
 bool rzs_page_movable(struct page *page);

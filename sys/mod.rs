@@ -16,14 +16,16 @@ mod rcu;
 mod shrinker;
 mod slab;
 
-pub(crate) use cpu::{might_sleep, msleep, nr_cpu_ids, preemptible, CpuHotplugState, CpuPin};
+pub(crate) use cpu::{
+    cond_resched, might_sleep, msleep, nr_cpu_ids, preemptible, CpuHotplugState, CpuPin,
+};
 pub(crate) use cpu_buffer::{CpuBufferClaim, CpuBuffers};
 pub(crate) use debugfs::{DebugfsDir, LineBuf, SeqFile};
 pub(crate) use list::{Linked, Links, List};
 pub(crate) use movable::{movable_operations_of, MovablePages};
 #[allow(unused_imports, reason = "for the KUnit module")]
 pub(crate) use page::raw as test_pages;
-pub(crate) use page::{ChainRef, LockedPage, MovableRelease, PageChain, ZsPage};
+pub(crate) use page::{init_direct_map, ChainRef, LockedPage, MovableRelease, PageChain, ZsPage};
 pub(crate) use rcu::{drop_after_grace_period, rcu_barrier, RcuDrop, RcuReadGuard, RcuReader};
 pub(crate) use shrinker::{Shrinker, ShrinkerOps};
 pub(crate) use slab::{KmemCache, SlabBox};

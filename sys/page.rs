@@ -7,6 +7,7 @@ use core::{
     marker::PhantomData,
     mem::ManuallyDrop,
     ptr::{self, NonNull},
+    sync::atomic::{AtomicUsize, Ordering},
 };
 use kernel::bindings;
 
@@ -19,6 +20,8 @@ use crate::testing::fault;
 )]
 extern "C" {
     fn rzs_page_address(page: *mut bindings::page) -> *mut u8;
+    fn rzs_vmemmap_start() -> usize;
+    fn rzs_direct_map_start() -> usize;
     fn rzs_page_zspage(page: *mut bindings::page) -> *mut core::ffi::c_void;
     fn rzs_page_set_zspage(page: *mut bindings::page, zspage: *const core::ffi::c_void);
     fn rzs_get_page(page: *mut bindings::page);
@@ -240,8 +243,7 @@ impl ZsPage {
     /// while the page is owned. (`kmap_local` would tie it to a nesting order that zswap's
     /// and zram's map/unmap calls do not follow.)
     pub(crate) fn address(&self) -> *mut u8 {
-        // SAFETY: the page is owned and live (type invariant).
-        unsafe { rzs_page_address(self.page.as_ptr()) }
+        direct_map_address(self.page)
     }
 }
 
@@ -251,6 +253,37 @@ impl Drop for ZsPage {
         // SAFETY: the page is owned (type invariant); this puts the owned reference.
         unsafe { bindings::__free_pages(self.page.as_ptr(), 0) };
     }
+}
+
+/// Where the `struct page` array and the direct map start (`vmemmap`, `PAGE_OFFSET`; boot
+/// constants, randomised under KASLR), read once by `init_direct_map`; 0 until then.
+static VMEMMAP_START: AtomicUsize = AtomicUsize::new(0);
+static DIRECT_MAP_START: AtomicUsize = AtomicUsize::new(0);
+
+/// Reads the memory layout that `direct_map_address` computes with (module init).
+pub(crate) fn init_direct_map() {
+    // SAFETY: the helpers read boot-time constants; no preconditions.
+    let (vmemmap, direct_map) = unsafe { (rzs_vmemmap_start(), rzs_direct_map_start()) };
+    DIRECT_MAP_START.store(direct_map, Ordering::Relaxed);
+    VMEMMAP_START.store(vmemmap, Ordering::Relaxed);
+}
+
+/// The direct-map address of a live page. With `SPARSEMEM_VMEMMAP` (distribution kernels,
+/// and this project's) it is arithmetic, done here rather than through a C call on every
+/// object access: the `struct page`s are an array at `vmemmap`, and page frame `pfn` is
+/// mapped at `PAGE_OFFSET + pfn * PAGE_SIZE`.
+fn direct_map_address(page: NonNull<bindings::page>) -> *mut u8 {
+    let vmemmap = VMEMMAP_START.load(Ordering::Relaxed);
+    if cfg!(CONFIG_SPARSEMEM_VMEMMAP) && vmemmap != 0 {
+        let pfn = (page.as_ptr() as usize - vmemmap) / core::mem::size_of::<bindings::page>();
+        let addr = (DIRECT_MAP_START.load(Ordering::Relaxed)
+            + pfn * crate::logic::size_class::PAGE_SIZE) as *mut u8;
+        // SAFETY: a live page (caller).
+        debug_assert_eq!(addr, unsafe { rzs_page_address(page.as_ptr()) });
+        return addr;
+    }
+    // SAFETY: a live page (caller).
+    unsafe { rzs_page_address(page.as_ptr()) }
 }
 
 /// `page->index`, which links a zspage's pages in order (as upstream zsmalloc uses it).

@@ -7,7 +7,9 @@ use core::marker::PhantomData;
 use kernel::bindings;
 
 extern "C" {
+    #[allow(dead_code, reason = "not called where `__rcu_read_lock` serves")]
     fn rzs_rcu_read_lock();
+    #[allow(dead_code, reason = "as above")]
     fn rzs_rcu_read_unlock();
 }
 
@@ -20,8 +22,17 @@ pub(crate) struct RcuReadGuard {
 impl RcuReadGuard {
     pub(crate) fn new() -> RcuReadGuard {
         // SAFETY: entering a read-side section has no precondition; `Drop` leaves it on the
-        // same task (the guard is not `Send`).
-        unsafe { rzs_rcu_read_lock() };
+        // same task (the guard is not `Send`). Without lockdep, preemptible RCU's
+        // `rcu_read_lock()` is exactly `__rcu_read_lock()`: called without a C wrapper.
+        #[cfg(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC)))]
+        unsafe {
+            bindings::__rcu_read_lock()
+        };
+        // SAFETY: as above.
+        #[cfg(not(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC))))]
+        unsafe {
+            rzs_rcu_read_lock()
+        };
         RcuReadGuard {
             _not_send: PhantomData,
         }
@@ -30,8 +41,17 @@ impl RcuReadGuard {
 
 impl Drop for RcuReadGuard {
     fn drop(&mut self) {
-        // SAFETY: pairs with the `rcu_read_lock` of `new`.
-        unsafe { rzs_rcu_read_unlock() };
+        // SAFETY: pairs with the `rcu_read_lock` of `new` (without a C wrapper where
+        // `rcu_read_unlock()` is exactly `__rcu_read_unlock()`).
+        #[cfg(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC)))]
+        unsafe {
+            bindings::__rcu_read_unlock()
+        };
+        // SAFETY: as above.
+        #[cfg(not(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC))))]
+        unsafe {
+            rzs_rcu_read_unlock()
+        };
     }
 }
 
