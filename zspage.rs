@@ -355,16 +355,20 @@ impl<'g> Held<'g> {
         usize::from_ne_bytes(header)
     }
 
-    /// Sets object `idx`'s header. Only for an object that nobody maps: a free one, or one
-    /// being allocated or freed (the caller owns its handle).
-    fn set_header(self, idx: u32, header: usize) {
+    /// Replaces object `idx`'s header and returns the old one (one walk of the chain). Only
+    /// for an object that nobody maps: a free one, or one being allocated or freed (the
+    /// caller owns its handle).
+    fn swap_header(self, idx: u32, header: usize) -> usize {
         let place = self.place(idx);
-        // SAFETY: as in `header`; the object is not mapped, so no reader uses its bytes.
+        let page = self.chain().page(place.page);
+        let mut old = [0u8; HANDLE_SIZE];
+        // SAFETY: the pool lock is held (`Held`): it excludes every other access to a header
+        // (headers change only under it, and the object is not mapped).
         unsafe {
-            self.chain()
-                .page(place.page)
-                .write(place.offset, &header.to_ne_bytes())
-        };
+            page.read(place.offset, &mut old);
+            page.write(place.offset, &header.to_ne_bytes());
+        }
+        usize::from_ne_bytes(old)
     }
 
     /// Takes the first free object, if any, for the handle `handle` (recorded in the
@@ -383,12 +387,11 @@ impl<'g> Held<'g> {
                 handle & ALLOCATED_TAG == 0,
                 "handles are aligned slot addresses"
             );
-            let header = self.header(u32::from(idx));
-            assert!(
+            let header = self.swap_header(u32::from(idx), handle | ALLOCATED_TAG);
+            debug_assert!(
                 header & ALLOCATED_TAG == 0,
                 "free list reached allocated object {idx}"
             );
-            self.set_header(u32::from(idx), handle | ALLOCATED_TAG);
             // Written by `new` or `free_obj` from a `u16`.
             state.free_head = (header >> 1) as u16;
         }
@@ -400,10 +403,12 @@ impl<'g> Held<'g> {
     /// Returns allocated object `idx` to the free list (its handle is being freed, or its
     /// object was moved away: nobody maps it).
     pub(crate) fn free_obj(self, idx: u32) {
-        assert!(self.is_allocated(idx), "double free of object {idx}");
         let mut state = self.state();
-        if !self.spec().huge {
-            self.set_header(idx, usize::from(state.free_head) << 1);
+        if self.spec().huge {
+            debug_assert!(idx == 0 && state.inuse == 1, "double free of object {idx}");
+        } else {
+            let old = self.swap_header(idx, usize::from(state.free_head) << 1);
+            debug_assert!(old & ALLOCATED_TAG != 0, "double free of object {idx}");
         }
         // Object indices are below `MAX_OBJS_PER_ZSPAGE`.
         state.free_head = idx as u16;
