@@ -331,7 +331,7 @@ def main(argv):
         unmet = [src for _, src, hit in exps if not hit]
         results.append((f"guest:{s}:expected-lines", not unmet,
                         "declared ZS-EXPECT never matched: " + " | ".join(unmet)))
-    for s, text in todos:
+    for s, text in dict.fromkeys(todos):  # each distinct TODO once
         results.append((f"guest:{s}:todo", None, text))
     ended = any("ZS-GUEST-END" in l for l in lines)
     results.append(("guest:reached-end", ended, "no end marker: the guest hung, panicked or timed out"))

@@ -8,6 +8,7 @@ use crate::content::{first_difference, Generator, Mix, PAGE_SIZE};
 use crate::meminfo;
 use crate::region::{Pageout, Region};
 use crate::report::{CmdError, Mismatch, Summary};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// At most this many mismatching pages are listed on stderr; the rest are
@@ -21,6 +22,10 @@ pub struct AnonOpts {
     pub pageout: bool,
     pub passes: u32,
     pub hold: Duration,
+    /// Created once the data is filled (and paged out): the data is now held.
+    pub ready: Option<PathBuf>,
+    /// After `hold`, wait until this file exists before verifying (and so exiting).
+    pub hold_until: Option<PathBuf>,
 }
 
 /// The result of checking a range of pages.
@@ -91,6 +96,22 @@ pub fn warn_pageout_unsupported() {
     eprintln!("zstest: warning: madvise(MADV_PAGEOUT) not supported (EINVAL or ENOSYS); relying on memory pressure alone");
 }
 
+/// Between the fill and the first verification: announce that the data is held (`ready`),
+/// then keep it for `hold` and until `hold_until` exists, so that a test can look at the
+/// allocator while the data is certainly stored, and release it when it is done.
+fn hold(o: &AnonOpts) -> Result<(), CmdError> {
+    if let Some(ready) = &o.ready {
+        std::fs::write(ready, b"").map_err(|e| CmdError::sys(ready.display(), e))?;
+    }
+    std::thread::sleep(o.hold);
+    if let Some(release) = &o.hold_until {
+        while !Path::new(release).exists() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(())
+}
+
 pub fn run(o: &AnonOpts) -> Result<Summary, CmdError> {
     let start = Instant::now();
     let (mut region, pages) = Region::for_mib(o.mib)?;
@@ -126,7 +147,7 @@ pub fn run(o: &AnonOpts) -> Result<Summary, CmdError> {
         }
         if pass == 0 {
             swapped_kib = meminfo::self_vm_swap_kib();
-            std::thread::sleep(o.hold);
+            hold(o)?;
         }
         check.add(verify_pages(&gen, region.as_slice(), |_| Some(0)));
     }
@@ -223,6 +244,8 @@ mod tests {
             pageout: true,
             passes: 2,
             hold: Duration::ZERO,
+            ready: None,
+            hold_until: None,
         };
         let s = run(&o).unwrap();
         assert_eq!(s.exit_code(), 0);

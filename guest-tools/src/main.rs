@@ -21,13 +21,16 @@ use content::{Generator, Mix, PAGE_SIZE};
 use report::{CmdError, Summary, EXIT_ERROR, EXIT_OK};
 use std::io::Write;
 use std::process::ExitCode;
+use std::path::PathBuf;
 use std::time::Duration;
 
 const USAGE: &str = "\
 usage: zstest <command> [options]
 
   anon   --mib N [--seed S] [--mix M] [--pageout] [--passes K] [--hold-secs T]
-         fill N MiB of anonymous memory, optionally MADV_PAGEOUT it, verify K times
+         [--ready FILE] [--hold-until FILE]
+         fill N MiB of anonymous memory, optionally MADV_PAGEOUT it, verify K times;
+         after the fill create --ready FILE, hold T s and until --hold-until FILE exists
   files  --dir D --mib N [--seed S] [--mix M] write|verify
          write N MiB of generated files into D (fsynced), or verify them
   gen    --page P [--seed S] [--mix M] [--version V]
@@ -152,7 +155,15 @@ fn parse_u64(s: &str) -> Option<u64> {
 fn cmd_anon(args: &[String]) -> Result<Summary, CmdError> {
     let a = Args::parse(
         args,
-        &["--mib", "--seed", "--mix", "--passes", "--hold-secs"],
+        &[
+            "--mib",
+            "--seed",
+            "--mix",
+            "--passes",
+            "--hold-secs",
+            "--ready",
+            "--hold-until",
+        ],
         &["--pageout"],
     )?;
     a.no_positional()?;
@@ -168,6 +179,8 @@ fn cmd_anon(args: &[String]) -> Result<Summary, CmdError> {
         pageout: a.flag("--pageout"),
         passes,
         hold: a.secs_opt("--hold-secs")?.unwrap_or(Duration::ZERO),
+        ready: a.value("--ready").map(PathBuf::from),
+        hold_until: a.value("--hold-until").map(PathBuf::from),
     })
 }
 

@@ -95,6 +95,35 @@ fn anon_summary_line() {
 }
 
 #[test]
+fn anon_ready_and_hold_until() {
+    let dir = Scratch::new("hold");
+    fs::create_dir_all(&dir.0).unwrap();
+    let ready = dir.0.join("ready");
+    let release = dir.0.join("release");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zstest"))
+        .args(["anon", "--mib", "2", "--ready", ready.to_str().unwrap()])
+        .args(["--hold-until", release.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It announces the held data, then holds it until released.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready.exists() {
+        assert!(std::time::Instant::now() < deadline, "no --ready file");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "exited before --hold-until existed"
+    );
+    fs::write(&release, b"").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("anon ok mib=2 pages=512 verified=512 mismatches=0"));
+}
+
+#[test]
 fn files_write_verify_and_corruption() {
     let dir = Scratch::new("files");
     let common = ["--dir", dir.path(), "--mib", "2", "--seed", "5"];
