@@ -31,7 +31,9 @@ bash scripts/build-kernel.sh debug
 for crate in logic guest-tools; do
 	[ -f "$crate/Cargo.toml" ] || continue
 	step "host: cargo test ($crate)"
-	(cd "$crate" && cargo test) >"$logs/cargo-test-$crate.log" 2>&1 || true
+	# Test scratch files stay in the build directory (std::env::temp_dir follows TMPDIR).
+	mkdir -p "$ZS_BUILD/tmp"
+	(cd "$crate" && TMPDIR=$ZS_BUILD/tmp cargo test) >"$logs/cargo-test-$crate.log" 2>&1 || true
 	# "test foo::bar ... ok" / "... FAILED" lines are the cases.
 	sed -n -E 's/^test (.+) \.\.\. (ok|FAILED|ignored)$/\2 \1/p' "$logs/cargo-test-$crate.log" |
 		while read -r verdict name; do
@@ -83,7 +85,7 @@ if [ "$failed" -gt 0 ]; then
 	# The next run overwrites build/guest/test: keep this failure's evidence.
 	kept="$ZS_BUILD/failed/$(date +%Y%m%d-%H%M%S)"
 	mkdir -p "$kept"
-	cp "$ZS_BUILD/guest/test/console.log" "$results" "$kept/" 2>/dev/null || true
+	cp "$ZS_BUILD/guest/test/console.log" "$results" "$ZS_BUILD"/*.std{out,err} "$kept/" 2>/dev/null || true
 	step "test: failure kept in $kept"
 fi
 if [ "$skipped" -gt 0 ]; then

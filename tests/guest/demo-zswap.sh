@@ -7,9 +7,9 @@ echo 1 >/sys/module/zswap/parameters/enabled
 echo rust_zsmalloc >/sys/module/zswap/parameters/zpool
 echo "DEMO: zswap zpool = $(cat /sys/module/zswap/parameters/zpool)"
 make_cgroup demo 48M
-in_cgroup demo zstest anon --mib 80 --hold-secs 6 >/tmp/demo.out 2>&1 &
-pid=$!
-sleep 12
+# zstest holds the data after its fill until released (no timing guess).
+start_held_zstest demo --mib 80
+wait_zstest_held 300
 echo "DEMO: while 80 MiB of varied data is pushed out of a 48 MiB cgroup:"
 echo "DEMO:   zswap stored_pages   = $(zswap_stat stored_pages)"
 echo "DEMO:   zswap pool_total_size = $(zswap_stat pool_total_size) bytes"
@@ -17,8 +17,9 @@ for f in /sys/kernel/debug/rust_zsmalloc/*/total_pages; do
 	echo "DEMO:   rust_zsmalloc pool $(basename "$(dirname "$f")"): $(cat "$f") pages"
 done
 grep -E 'SwapTotal|SwapFree|Zswap' /proc/meminfo | sed 's/^/DEMO:   /'
-wait $pid
-sed 's/^/DEMO: zstest: /' /tmp/demo.out
+touch /tmp/zstest.release
+wait "$ZSTEST_PID" || fail "zstest: $(cat /tmp/zstest.out)"
+sed 's/^/DEMO: zstest: /' /tmp/zstest.out
 echo zbud >/sys/module/zswap/parameters/zpool
 echo 0 >/sys/module/zswap/parameters/enabled
 swapoff /dev/vda
