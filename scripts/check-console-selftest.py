@@ -103,6 +103,15 @@ def fake_checker(name, script):
     return run_checker(name, [sys.executable, "-c", script])
 
 
+def glued():
+    """A KTAP case line that the serial port wrote in the middle of a shell's output line."""
+    lines = console()
+    n = next(i for i, l in enumerate(lines) if l.endswith(" ok 15 seed004_migration_meets_reader"))
+    lines[n] = "kunit: stress thr" + lines[n]
+    lines.insert(n + 1, "eads running: churn on")
+    return lines
+
+
 def unexpected_warning():
     return console(zram_extra=["zsmalloc_rs: pool zram0: destroyed with 3 live objects; freed them"])
 
@@ -120,6 +129,7 @@ CASES_ = [
     ("good-console", lambda: console_verdict("good-console", console()), None),
     ("good-console-todo-is-skip", lambda: console_verdict(
         "todo", console(zram_extra=["ZS-TODO nr_zspages is not maintained"])), None),
+    ("good-console-glued-record", lambda: console_verdict("glued", glued()), None),
     ("absent-suite", lambda: console_verdict("absent-suite", console(kunit=[], expect=False)),
      f"FAIL kunit:{SUITE}: suite absent"),
     ("short-suite", lambda: console_verdict("short-suite", console(kunit=ktap(
