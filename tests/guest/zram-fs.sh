@@ -33,7 +33,7 @@ umount /mnt
 # Fragment: free the objects of every other 128 KiB range of the device (zram frees a slot on
 # discard), so that most zspages keep some objects and lose others. The survivors' bytes are
 # summed before, and read back from zram (page cache dropped) after compaction.
-ranges=$((48 * 8)) # the first 48 MiB: the files and ext2's metadata
+ranges=$((128 * 8)) # the whole device: ext2 places data by the writer's pid (its "colour")
 survivors() {
 	i=0
 	while [ $i -lt $ranges ]; do
@@ -51,7 +51,7 @@ while [ $i -lt $ranges ]; do
 done
 echo 1 >/sys/block/zram0/compact
 compacted=$(($(mm_stat 7) - compacted_before))
-echo "fragmented: pool pages $pages_before -> $(rzs_pool_pages) after discarding every other range and compacting, pages_compacted +$compacted"
+echo "fragmented: pool pages $pages_before -> $(rzs_pool_pages) after discarding every other range and compacting, pages_compacted +$compacted, mm_stat $(cat /sys/block/zram0/mm_stat)"
 [ "$compacted" -gt 0 ] || fail "compaction freed no page after half of every zspage's neighbourhood was discarded"
 check_pool_pages
 echo 3 >/proc/sys/vm/drop_caches
