@@ -33,7 +33,9 @@ bash scripts/build-kernel.sh debug
 for crate in logic guest-tools; do
 	[ -f "$crate/Cargo.toml" ] || continue
 	step "host: cargo test ($crate)"
-	(cd "$crate" && cargo test) >"$logs/cargo-test-$crate.log" 2>&1 || true
+	# Test scratch files stay in the build directory (std::env::temp_dir follows TMPDIR).
+	mkdir -p "$ZS_BUILD/tmp"
+	(cd "$crate" && TMPDIR=$ZS_BUILD/tmp cargo test) >"$logs/cargo-test-$crate.log" 2>&1 || true
 	# "test foo::bar ... ok" / "... FAILED" lines are the cases.
 	sed -n -E 's/^test (.+) \.\.\. (ok|FAILED|ignored)$/\2 \1/p' "$logs/cargo-test-$crate.log" |
 		while read -r verdict name; do
@@ -49,6 +51,10 @@ for crate in logic guest-tools; do
 	fi
 done
 
+# The harness's own verdict: good synthetic logs pass, each kind of bad one fails.
+step "host: harness self-test (checkers on synthetic logs)"
+bash scripts/run-checker.sh harness-selftest "$results" python3 scripts/check-console-selftest.py
+
 if [ -f guest-tools/Cargo.toml ]; then
 	step "build: guest test program (static)"
 	run_logged "$logs/guest-tools.log" "building guest-tools failed" \
@@ -58,13 +64,13 @@ fi
 # rustfmt, clippy and the unsafe budget (the gates the kernel has, on this project's code).
 bash scripts/check-style.sh >>"$results"
 
-step "build: kernel modules${ZS_INJECT:+ (ZS_INJECT=$ZS_INJECT)}${ZS_MUTATE:+ (ZS_MUTATE=$ZS_MUTATE)}"
+step "build: kernel modules, every object recompiled${ZS_INJECT:+ (ZS_INJECT=$ZS_INJECT)}${ZS_MUTATE:+ (ZS_MUTATE=$ZS_MUTATE)}"
+# Remove the module objects (not the kernel's, not the cargo crates'), so that every compiler
+# and objtool/modpost speak again and the warning check judges the whole build.
+find . \( -path ./build -o -path ./logic -o -path ./guest-tools -o -path ./.git \) -prune -o \
+	-type f \( -name '*.o' -o -name '*.ko' \) -print0 | xargs -0 rm -f
 run_logged "$logs/modules.log" "module build failed" make modules ZS_INJECT="${ZS_INJECT:-}" ZS_MUTATE="${ZS_MUTATE:-}"
-if grep -E '^(warning|error)' "$logs/modules.log" >/dev/null; then
-	echo "FAIL build:modules-warning-free: see $logs/modules.log" >>"$results"
-else
-	echo "PASS build:modules-warning-free" >>"$results"
-fi
+bash scripts/run-checker.sh build-log "$results" python3 scripts/check-build-log.py "$logs/modules.log"
 
 # As users install and read the module: make install + depmod, modinfo, rust-analyzer, DKMS.
 bash scripts/test-install.sh >>"$results"
@@ -86,18 +92,26 @@ for s in "${scenarios[@]}"; do
 	boots[$key]+=" $s"
 done
 rm -rf "$ZS_BUILD"/guest/test-*
+# The Rust cfgs the KUnit module was built with decide which #[cfg] cases it declares (Kbuild).
+cfgs=(--cfg zs_kunit)
+[ -n "${ZS_INJECT:-}" ] && cfgs+=(--cfg "zs_inject_${ZS_INJECT//-/_}")
+[ -n "${ZS_MUTATE:-}" ] && cfgs+=(--cfg "zs_mutate_$ZS_MUTATE")
 if [ ${#main[@]} -gt 0 ]; then
 	bash scripts/run-guest.sh --name test --timeout "${ZS_GUEST_TIMEOUT:-900}" "${main[@]}"
-	python3 scripts/check-console.py "$ZS_BUILD/guest/test/console.log" "${main[@]}" |
-		grep -v '^RESULT' >>"$results" || true
+	step "check: console log"
+	bash scripts/run-checker.sh check-console "$results" \
+		python3 scripts/check-console.py "${cfgs[@]}" "$ZS_BUILD/guest/test/console.log" "${main[@]}"
 fi
 for key in "${boot_keys[@]}"; do
 	read -r -a group <<<"${boots[$key]}"
 	run=test-${group[0]}
 	bash scripts/run-guest.sh --name "$run" --timeout 300 --append "${key#* }" "${key%% *}" "${group[@]}"
-	# The run checks are per boot: guest:<run>:reached-end, guest:<run>:no-kernel-splat.
-	python3 scripts/check-console.py "$ZS_BUILD/guest/$run/console.log" "${group[@]}" |
-		grep -v '^RESULT' | sed -E "s/ guest:(reached-end|no-kernel-splat)/ guest:$run:\1/" >>"$results" || true
+	# The run checks are per boot: guest:<run>:reached-end, guest:<run>:no-kernel-splat, ...
+	boot_results=$logs/$run.results
+	: >"$boot_results"
+	bash scripts/run-checker.sh "check-console-$run" "$boot_results" \
+		python3 scripts/check-console.py "${cfgs[@]}" "$ZS_BUILD/guest/$run/console.log" "${group[@]}"
+	sed -E "s/ guest:(reached-end|no-kernel-splat|no-module-warning)/ guest:$run:\1/" "$boot_results" >>"$results"
 done
 
 cat "$results"
@@ -109,7 +123,7 @@ if [ "$failed" -gt 0 ]; then
 	# The next run overwrites build/guest/test: keep this failure's evidence.
 	kept="$ZS_BUILD/failed/$(date +%Y%m%d-%H%M%S)"
 	mkdir -p "$kept"
-	cp "$results" "$kept/"
+	cp "$results" "$ZS_BUILD"/*.std{out,err} "$logs"/*.std{out,err} "$kept/" 2>/dev/null || true
 	for log in "$ZS_BUILD"/guest/test*/console.log; do
 		if [ -f "$log" ]; then cp "$log" "$kept/$(basename "$(dirname "$log")")-console.log"; fi
 	done

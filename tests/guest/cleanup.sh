@@ -1,11 +1,16 @@
 # Best-effort cleanup after a failed scenario, so that the next one starts from a clean
 # guest: nothing here may fail the run.
 set +e
-# First stop what the scenario left running (before swap goes away under it).
+# First stop what the scenario left running (before swap goes away under it): background
+# loops poll these files, held zstest runs wait for the release file.
+rm -f /tmp/churn /tmp/busy
+touch /tmp/zstest.release
 for cg in /sys/fs/cgroup/*/; do
 	[ -f "$cg/cgroup.kill" ] && echo 1 >"$cg/cgroup.kill"
 done
-sleep 1
+for cg in /sys/fs/cgroup/*/; do
+	[ -f "$cg/cgroup.procs" ] && timeout 30 sh -c "while [ -s $cg/cgroup.procs ]; do sleep 0.2; done"
+done
 swapoff -a 2>/dev/null
 umount /mnt 2>/dev/null
 [ -w /sys/module/zswap/parameters/zpool ] && echo zbud >/sys/module/zswap/parameters/zpool 2>/dev/null

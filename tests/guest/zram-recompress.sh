@@ -19,11 +19,13 @@ echo "type=huge" >/sys/block/zram0/recompress
 compr_after=$(mm_stat 2)
 echo "recompress: compr_data_size $compr_before -> $compr_after, huge pages $huge_before -> $(mm_stat 8)"
 [ "$compr_after" -lt "$compr_before" ] || fail "recompression with zstd did not shrink the data"
-check_mm_stat_matches_pool
+check_pool_pages
 echo 3 >/proc/sys/vm/drop_caches
 umount /mnt
 mount -t ext2 /dev/zram0 /mnt
 zstest files --dir /mnt --mib 24 verify
 umount /mnt
+blkdiscard /dev/zram0
+zram_check_empty
 echo 1 >/sys/block/zram0/reset
 zram_unload

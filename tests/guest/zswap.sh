@@ -9,25 +9,22 @@ echo rust_zsmalloc >/sys/module/zswap/parameters/zpool
 expect_eq "zswap zpool" "$(cat /sys/module/zswap/parameters/zpool)" rust_zsmalloc
 make_cgroup zswaptest 48M
 
-in_cgroup zswaptest zstest anon --mib 80 --pageout --hold-secs 4 >/tmp/zstest.out 2>&1 &
-pid=$!
-# While the data sits in zswap: zswap holds pages, and they are in our pool.
-stored=0
-pages=0
-for _ in $(seq 1 120); do
-	stored=$(zswap_stat stored_pages)
-	pages=$(rzs_pool_pages)
-	[ "$stored" -gt 1000 ] && [ "$pages" -gt 0 ] && break
-	kill -0 $pid 2>/dev/null || break
-	sleep 1
-done
-echo "while stored: zswap stored_pages=$stored pool_total_size=$(zswap_stat pool_total_size) rust_zsmalloc pages=$pages"
-wait_zstest $pid
+# zstest holds its data after the fill and pageout until released: while it is held, zswap
+# holds pages, and they are in our pool (and, when maintained, in nr_zspages).
+start_held_zstest zswaptest --mib 80 --pageout
+wait_zstest_held 300
+stored=$(zswap_stat stored_pages)
+pages=$(rzs_pool_pages)
+echo "while stored: zswap stored_pages=$stored pool_total_size=$(zswap_stat pool_total_size) rust_zsmalloc pages=$pages nr_zspages=$(vmstat_zspages)"
 [ "$stored" -gt 1000 ] || fail "zswap stored only $stored pages"
 [ "$pages" -gt 0 ] || fail "rust_zsmalloc pool held no pages while zswap stored $stored"
+if nr_zspages_maintained; then
+	expect_eq "nr_zspages while zswap holds data" "$(vmstat_zspages)" "$(rzs_pool_pages)"
+fi
+release_zstest
 
-# Every page came back: with the data gone, the pool is empty.
-poll_until 30 pool_is_empty || fail "pool still holds $(rzs_pool_pages) pages after the data was freed"
+# Every page came back: with the data gone, the pool (zswap still uses it) is empty.
+check_pool_empty "zstest exited"
 echo zbud >/sys/module/zswap/parameters/zpool
 # zswap drains and destroys the old pool asynchronously; the module is busy until then.
 poll_until 60 rmmod zsmalloc_rs || fail "rmmod zsmalloc_rs failed after switching zswap away"
