@@ -42,6 +42,9 @@ pub(crate) fn run(api: &'static Api, trace: &Trace, round: u32) -> Result {
     }
     shuffle(&mut order, round);
     ffi::rcu_barrier();
+    // Reading a sysfs file allocates (kernfs, seq_file buffer): read one before the baseline
+    // so that those slabs exist already and do not count as the pool's.
+    cache_pages(ffi::RUST.handle_cache)?;
     let slab_pages = ffi::slab_pages();
     let pool = Pool::new(api, DENSITY_POOL)?;
     let baseline = Baseline {
@@ -88,12 +91,16 @@ struct Reading {
 
 impl Reading {
     fn take(api: &Api, pool: &Pool, baseline: &Baseline) -> Result<Reading> {
+        // The page counters first: the sysfs reads below allocate and free.
+        let free_pages = ffi::free_pages();
+        let slab_pages = ffi::slab_pages().saturating_sub(baseline.slab_pages);
+        let pool_pages = pool.total_pages();
         Ok(Reading {
-            pool_pages: pool.total_pages(),
-            slab_pages: ffi::slab_pages().saturating_sub(baseline.slab_pages),
+            pool_pages,
+            slab_pages,
             zspage_cache: cache_pages(api.zspage_cache)?.saturating_sub(baseline.zspage_cache),
             handle_cache: cache_pages(api.handle_cache)?.saturating_sub(baseline.handle_cache),
-            free_pages: ffi::free_pages(),
+            free_pages,
         })
     }
 }
