@@ -8,7 +8,7 @@ use core::{
     ptr::NonNull,
     sync::atomic::{AtomicUsize, Ordering},
 };
-use kernel::{bindings, prelude::*, str::CStr};
+use kernel::{bindings, c_str, prelude::*, str::CStr};
 
 /// `enum zs_mapmode` (include/linux/zsmalloc.h), shared by both APIs.
 const ZS_MM_RO: u32 = 1;
@@ -39,7 +39,15 @@ pub(crate) struct Api {
     unmap: UnmapFn,
     total_pages: PagesFn,
     compact: PagesFn,
+    /// The slab caches holding the pool's zspage descriptors and handles, by the name they
+    /// have for a pool named `DENSITY_POOL` (upstream 6.12 makes both per pool,
+    /// `zspage-<pool>` and `zs_handle-<pool>`; rust_zsmalloc has one of each per module).
+    pub(crate) zspage_cache: &'static CStr,
+    pub(crate) handle_cache: &'static CStr,
 }
+
+/// The name of the density pool; `Api::zspage_cache` and `handle_cache` follow it.
+pub(crate) const DENSITY_POOL: &CStr = c_str!("zs_bench_density");
 
 extern "C" {
     // Upstream zsmalloc.ko (mm/zsmalloc.c).
@@ -70,6 +78,9 @@ extern "C" {
         name: *const u8,
     ) -> bool;
     fn rzsb_slab_pages() -> usize;
+    fn rzsb_free_pages() -> usize;
+    fn rzsb_slab_cache_pages(name: *const u8) -> isize;
+    fn rzsb_slab_cache_aliases(name: *const u8) -> isize;
     fn rzsb_online_cpus() -> u32;
     fn rzsb_gfp() -> bindings::gfp_t;
     // lib/lzo.
@@ -92,6 +103,8 @@ pub(crate) static UPSTREAM: Api = Api {
     unmap: zs_unmap_object,
     total_pages: zs_get_total_pages,
     compact: zs_compact,
+    zspage_cache: c_str!("zspage-zs_bench_density"),
+    handle_cache: c_str!("zs_handle-zs_bench_density"),
 };
 
 pub(crate) static RUST: Api = Api {
@@ -104,6 +117,8 @@ pub(crate) static RUST: Api = Api {
     unmap: rzs_unmap_object,
     total_pages: rzs_get_total_pages,
     compact: rzs_compact,
+    zspage_cache: c_str!("rust_zsmalloc_zspage"),
+    handle_cache: c_str!("rust_zsmalloc_handle"),
 };
 
 /// A pool of one of the allocators, destroyed on drop.
@@ -226,6 +241,28 @@ pub(crate) fn msleep(ms: u32) {
 pub(crate) fn slab_pages() -> usize {
     // SAFETY: reads a global counter.
     unsafe { rzsb_slab_pages() }
+}
+
+/// Free pages including the per-CPU free lists (bench/helpers.c): the difference of two
+/// readings is what was given back to the page allocator in between.
+pub(crate) fn free_pages() -> usize {
+    // SAFETY: reads zone counters and per-CPU list lengths; no locks, no preconditions.
+    unsafe { rzsb_free_pages() }
+}
+
+/// Pages in the slabs of the slab cache `name` (its sysfs counters), or the errno if they
+/// cannot be read. Process context: it reads a sysfs file.
+pub(crate) fn slab_cache_pages(name: &CStr) -> Result<usize> {
+    // SAFETY: `name` is NUL-terminated and outlives the call; module init may sleep.
+    let pages = unsafe { rzsb_slab_cache_pages(name.as_char_ptr().cast()) };
+    usize::try_from(pages).map_err(|_| Error::from_errno(pages as i32))
+}
+
+/// How many other cache names share the slabs of cache `name` (merged caches), or the errno.
+pub(crate) fn slab_cache_aliases(name: &CStr) -> Result<usize> {
+    // SAFETY: as in `slab_cache_pages`.
+    let aliases = unsafe { rzsb_slab_cache_aliases(name.as_char_ptr().cast()) };
+    usize::try_from(aliases).map_err(|_| Error::from_errno(aliases as i32))
 }
 
 pub(crate) fn online_cpus() -> usize {

@@ -10,6 +10,9 @@ unsigned int rzsb_param_objects(void);
 unsigned int rzsb_param_run_ms(void);
 bool rzsb_kthread_run(int (*fn)(void *), void *data, const char *name);
 unsigned long rzsb_slab_pages(void);
+unsigned long rzsb_free_pages(void);
+long rzsb_slab_cache_pages(const char *name);
+long rzsb_slab_cache_aliases(const char *name);
 unsigned int rzsb_online_cpus(void);
 gfp_t rzsb_gfp(void);
 

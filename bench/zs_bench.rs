@@ -3,8 +3,9 @@
 //! `zsmalloc_rs_bench.ko`: the microbenchmark of `make bench` (BENCHMARKS.md).
 //!
 //! Runs one deterministic trace against upstream zsmalloc (zsmalloc.ko's `zs_*`) and against
-//! rust_zsmalloc (zsmalloc_rs.ko's `rzs_*`) in the same boot, alternating which goes first,
-//! for `rounds` rounds: density (`density.rs`) then throughput (`throughput.rs`). Every result
+//! rust_zsmalloc (zsmalloc_rs.ko's `rzs_*`) in the same boot for `rounds` rounds, in ABBA
+//! order (`first_in_round`): density (`density.rs`) then throughput and latency
+//! (`throughput.rs`). Every result
 //! is a `ZS-BENCH micro ...` line on the console (`scripts/bench-report.py` reads them); all
 //! the work happens in module init, which fails with the errno if anything does not verify.
 //!
@@ -49,12 +50,23 @@ impl kernel::Module for ZsBench {
             trace.huge,
             (ffi::now_ns() - start) / 1_000_000
         );
+        if params.rounds % 2 != 0 {
+            pr_warn!(
+                "rounds={}: odd, so rust_zsmalloc goes first once more than zsmalloc\n",
+                params.rounds
+            );
+        }
         for round in 1..=params.rounds {
-            let order = if round % 2 == 1 {
+            let order = if first_in_round(round) {
                 [&ffi::RUST, &ffi::UPSTREAM]
             } else {
                 [&ffi::UPSTREAM, &ffi::RUST]
             };
+            pr_info!(
+                "ZS-BENCH micro round={round} order={},{}\n",
+                order[0].name,
+                order[1].name
+            );
             for api in order {
                 density::run(api, &trace, round).inspect_err(|e| {
                     pr_err!("{} round {round}: density failed: {e:?}\n", api.name)
@@ -70,4 +82,13 @@ impl kernel::Module for ZsBench {
         );
         Ok(ZsBench)
     }
+}
+
+/// Whether rust_zsmalloc runs first in `round` (1-based): ABBA order, AB BA BA AB ... by
+/// rounds `r = round - 1` with `r % 4` in {0, 3}. Any two consecutive rounds starting at an
+/// odd round give each allocator the first place once, and any four rounds also balance
+/// going first against a drift of the machine's speed over time (A B B A has the same mean
+/// position for both).
+fn first_in_round(round: u32) -> bool {
+    matches!((round - 1) % 4, 0 | 3)
 }

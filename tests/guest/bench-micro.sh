@@ -1,5 +1,6 @@
 # Benchmark (not a test; `make bench` runs it on the bench kernel): the microbenchmark module,
-# rust_zsmalloc against upstream zsmalloc in this boot. ZS-BENCH micro lines on the console.
+# rust_zsmalloc against upstream zsmalloc in this boot, in ABBA order. ZS-BENCH micro lines on
+# the console.
 . /tests/lib.sh
-run_microbench "$(cmdline_value zs.bench_rounds 3)" "$(cmdline_value zs.bench_objects 16384)" \
+run_microbench "$(cmdline_value zs.bench_rounds 6)" "$(cmdline_value zs.bench_objects 16384)" \
 	"$(cmdline_value zs.bench_run_ms 1000)"
