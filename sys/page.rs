@@ -65,6 +65,7 @@ impl ZsPage {
         // SAFETY: any gfp mask is valid for `alloc_pages`; order 0 is one page.
         let page = NonNull::new(unsafe { bindings::alloc_pages(gfp.0, 0) })?;
         fault::page_allocated();
+        count_zspage_page(page, 1);
         // INVARIANT: a fresh order-0 page, owned by the new value.
         Some(ZsPage { page })
     }
@@ -76,6 +77,7 @@ impl ZsPage {
         // reference taken here is the one `Drop` puts.
         unsafe { rzs_get_page(page.as_ptr()) };
         fault::page_allocated();
+        count_zspage_page(page.page, 1);
         // INVARIANT: a live order-0 page with a reference owned by the new value.
         ZsPage { page: page.page }
     }
@@ -250,6 +252,7 @@ impl ZsPage {
 impl Drop for ZsPage {
     fn drop(&mut self) {
         fault::page_freed();
+        count_zspage_page(self.page, -1);
         // SAFETY: the page is owned (type invariant); this puts the owned reference.
         unsafe { bindings::__free_pages(self.page.as_ptr(), 0) };
     }
@@ -284,6 +287,19 @@ fn direct_map_address(page: NonNull<bindings::page>) -> *mut u8 {
     }
     // SAFETY: a live page (caller).
     unsafe { rzs_page_address(page.as_ptr()) }
+}
+
+/// Counts a page that a zspage takes (1) or gives up (-1) in `/proc/vmstat` `nr_zspages`, as
+/// upstream zsmalloc does: the page allocator's view of the pages zsmalloc allocators hold.
+fn count_zspage_page(page: NonNull<bindings::page>, delta: i32) {
+    // SAFETY: a live page (the callers own a reference); the counter updates are irq-safe.
+    unsafe {
+        if delta > 0 {
+            bindings::inc_zone_page_state(page.as_ptr(), bindings::zone_stat_item_NR_ZSPAGES);
+        } else {
+            bindings::dec_zone_page_state(page.as_ptr(), bindings::zone_stat_item_NR_ZSPAGES);
+        }
+    }
 }
 
 /// `page->index`, which links a zspage's pages in order (as upstream zsmalloc uses it).

@@ -114,6 +114,8 @@ mm_stat() {
 # It is the count independent of this module's total_pages, which zram's mem_used_total and
 # zswap's pool_total_size merely repeat (both come from zs_get_total_pages()).
 vmstat_zspages() {
+	# Per-CPU counter deltas reach the global count in batches: fold them first.
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null || true
 	awk '$1 == "nr_zspages" { print $2 }' /proc/vmstat
 }
 
