@@ -9,6 +9,7 @@
 #   ZS_MUTATE=<guard>              build the KUnit module with one seed-race guard removed
 #                                  (tests/README.md; never set in CI)
 #   ZS_SCENARIOS="a b"             run only these guest scenarios
+#   ZS_MUTANTS=0                   skip the mutation matrix (scripts/mutants.sh) of a full run
 #   ZS_GUEST_TIMEOUT=SECS          bound the main guest run (default 900; a boot of its own
 #                                  for "# zs-boot:" scenarios: 300)
 set -euo pipefail
@@ -113,6 +114,19 @@ for key in "${boot_keys[@]}"; do
 		python3 scripts/check-console.py "${cfgs[@]}" "$ZS_BUILD/guest/$run/console.log" "${group[@]}"
 	sed -E "s/ guest:(reached-end|no-kernel-splat|no-module-warning)/ guest:$run:\1/" "$boot_results" >>"$results"
 done
+
+# The mutation matrix (make mutants): the seed race tests must still fail without their
+# guards. Part of the full run (CI); skipped for targeted runs (ZS_SCENARIOS, ZS_MUTATE,
+# ZS_INJECT) or with ZS_MUTANTS=0.
+if [ "${ZS_MUTANTS:-1}" = 1 ] && [ -z "${ZS_SCENARIOS:-}${ZS_MUTATE:-}${ZS_INJECT:-}" ]; then
+	step "mutants: the seed race tests without their guards"
+	if ! bash scripts/mutants.sh >"$logs/mutants.log" 2>&1; then
+		grep -q '^FAIL mutants:' "$ZS_BUILD/mutants/results.txt" 2>/dev/null ||
+			echo "FAIL mutants: scripts/mutants.sh failed, see $logs/mutants.log" >>"$results"
+	fi
+	grep -E '^(PASS|FAIL) mutants:' "$ZS_BUILD/mutants/results.txt" >>"$results" 2>/dev/null ||
+		echo "FAIL mutants: no result, see $logs/mutants.log" >>"$results"
+fi
 
 cat "$results"
 passed=$(grep -c '^PASS' "$results" || true)
