@@ -24,7 +24,7 @@ use crate::{
         fullness::GROUP_EMPTY,
         layout::{obj_place, ObjPlace},
         location::Location,
-        size_class::{ClassSpec, HANDLE_SIZE, MAX_OBJS_PER_ZSPAGE, MAX_PAGES_PER_ZSPAGE},
+        size_class::{ClassSpec, MAX_OBJS_PER_ZSPAGE, MAX_PAGES_PER_ZSPAGE},
         zspage_lock::{WriteGuard, ZspageLock},
     },
     pool::{ClassLists, Pool},
@@ -344,15 +344,9 @@ impl<'g> Held<'g> {
     /// Object `idx`'s header; the header never spans (objects start at 16-byte multiples).
     fn header(self, idx: u32) -> usize {
         let place = self.place(idx);
-        let mut header = [0u8; HANDLE_SIZE];
         // SAFETY: the pool lock is held (`Held`): it excludes every writer of a header
         // (headers change only under it).
-        unsafe {
-            self.chain()
-                .page(place.page)
-                .read(place.offset, &mut header)
-        };
-        usize::from_ne_bytes(header)
+        unsafe { self.chain().page(place.page).read_word(place.offset) }
     }
 
     /// Replaces object `idx`'s header and returns the old one (one walk of the chain). Only
@@ -361,14 +355,13 @@ impl<'g> Held<'g> {
     fn swap_header(self, idx: u32, header: usize) -> usize {
         let place = self.place(idx);
         let page = self.chain().page(place.page);
-        let mut old = [0u8; HANDLE_SIZE];
         // SAFETY: the pool lock is held (`Held`): it excludes every other access to a header
         // (headers change only under it, and the object is not mapped).
         unsafe {
-            page.read(place.offset, &mut old);
-            page.write(place.offset, &header.to_ne_bytes());
+            let old = page.read_word(place.offset);
+            page.write_word(place.offset, header);
+            old
         }
-        usize::from_ne_bytes(old)
     }
 
     /// Takes the first free object, if any, for the handle `handle` (recorded in the

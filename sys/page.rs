@@ -227,6 +227,34 @@ impl ZsPage {
         unsafe { ptr::copy_nonoverlapping(self.address().add(offset), dst.as_mut_ptr(), dst.len()) }
     }
 
+    /// The word at `offset` (an object header: one load, not a byte copy).
+    ///
+    /// # Safety
+    ///
+    /// As for `read`.
+    pub(crate) unsafe fn read_word(&self, offset: usize) -> usize {
+        assert!(
+            offset % core::mem::size_of::<usize>() == 0
+                && offset < crate::logic::size_class::PAGE_SIZE
+        );
+        // SAFETY: an aligned word within the page (checked), no concurrent writer (caller).
+        unsafe { self.address().add(offset).cast::<usize>().read() }
+    }
+
+    /// Stores `value` at `offset` (an object header).
+    ///
+    /// # Safety
+    ///
+    /// As for `write`.
+    pub(crate) unsafe fn write_word(&self, offset: usize, value: usize) {
+        assert!(
+            offset % core::mem::size_of::<usize>() == 0
+                && offset < crate::logic::size_class::PAGE_SIZE
+        );
+        // SAFETY: an aligned word within the page (checked), exclusive access (caller).
+        unsafe { self.address().add(offset).cast::<usize>().write(value) }
+    }
+
     /// Copies `src` to `offset` in the page.
     ///
     /// # Safety
