@@ -17,8 +17,8 @@ set -euo pipefail
 cd "$ZS_REPO"
 
 # Guest scenarios in the order they run (tests/guest/<name>.sh).
-ALL_SCENARIOS=(kunit module-load zswap zram-swap zram-fs zram-recompress migrate micro-smoke
-	zswap-boot zswap-boot-fallback zswap-modprobe zram-modprobe)
+ALL_SCENARIOS=(kunit module-load zswap zram-swap zram-fs zram-recompress migrate cpu-hotplug
+	micro-smoke zswap-boot zswap-boot-fallback zswap-modprobe zram-modprobe)
 read -r -a scenarios <<<"${ZS_SCENARIOS:-${ALL_SCENARIOS[*]}}"
 
 logs=$ZS_BUILD/logs

@@ -5,6 +5,12 @@ set +e
 # loops poll these files, held zstest runs wait for the release file.
 rm -f /tmp/churn /tmp/busy
 touch /tmp/zstest.release
+# cpu-hotplug's toggle loop ends (after bringing CPU1 back) once /tmp/churn is gone; then
+# CPU1 must be online for the next scenario.
+[ -f /tmp/hotplug.pid ] && timeout 30 sh -c "while kill -0 $(cat /tmp/hotplug.pid) 2>/dev/null; do sleep 0.2; done"
+cpu1=/sys/devices/system/cpu/cpu1/online
+[ -w $cpu1 ] && [ "$(cat $cpu1)" = 0 ] && echo 1 >$cpu1
+rm -f /tmp/hotplug.pid
 for cg in /sys/fs/cgroup/*/; do
 	[ -f "$cg/cgroup.kill" ] && echo 1 >"$cg/cgroup.kill"
 done
