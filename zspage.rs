@@ -496,6 +496,7 @@ impl<'g> Held<'g> {
         assert!(self.class == dst.class && !core::ptr::eq(self.zspage, dst.zspage));
         assert!(self.is_allocated(idx) && dst.is_allocated(dst_idx));
         let (header, size) = (self.spec().header_len(), self.spec().size_bytes());
+        let (src_place, dst_place) = (self.place(idx), dst.place(dst_idx));
         let mut buf = [0u8; 256];
         let mut done = header;
         while done < size {
@@ -506,16 +507,16 @@ impl<'g> Held<'g> {
             unsafe {
                 for_each_part(
                     self.chain(),
-                    self.spec(),
-                    idx,
+                    src_place,
+                    size,
                     done,
                     len,
                     |page, offset, range| page.read(offset, &mut part[range]),
                 );
                 for_each_part(
                     dst.chain(),
-                    dst.spec(),
-                    dst_idx,
+                    dst_place,
+                    size,
                     done,
                     len,
                     |page, offset, range| page.write(offset, &part[range]),
@@ -526,18 +527,17 @@ impl<'g> Held<'g> {
     }
 }
 
-/// Splits bytes `skip..skip + len` of object `idx` into their (page, offset, buffer range)
+/// Splits bytes `skip..skip + len` of the object at `place` (of `size` bytes) into their (page, offset, buffer range)
 /// parts: one, or two when they cross the page boundary, and runs `f` on each.
 fn for_each_part(
     chain: ChainRef<'_>,
-    spec: &ClassSpec,
-    idx: u32,
+    place: ObjPlace,
+    size: usize,
     skip: usize,
     len: usize,
     mut f: impl FnMut(&ZsPage, usize, core::ops::Range<usize>),
 ) {
-    let place = obj_place(spec, idx);
-    assert!(skip + len <= spec.size_bytes());
+    assert!(skip + len <= size);
     let in_first = place.first_len.saturating_sub(skip).min(len);
     if in_first > 0 {
         f(&chain.page(place.page), place.offset + skip, 0..in_first);
@@ -560,7 +560,8 @@ fn for_each_part(
 /// allocated in `zspage` to a handle that the holder borrows mutably for as long.
 pub(crate) struct ReadHold<'a> {
     zspage: &'a Zspage,
-    idx: u32,
+    /// Where object `idx` lies, computed once: the read hold keeps it there.
+    place: ObjPlace,
 }
 
 impl<'a> ReadHold<'a> {
@@ -576,7 +577,10 @@ impl<'a> ReadHold<'a> {
         // freed) before the hold ends.
         let zspage = unsafe { &*core::ptr::from_ref(zspage) };
         // INVARIANT: as the caller guarantees.
-        ReadHold { zspage, idx }
+        ReadHold {
+            zspage,
+            place: zspage.place(idx),
+        }
     }
 
     /// Gives up the hold without releasing it (a C caller's map, released by its unmap).
@@ -598,12 +602,12 @@ impl<'a> ReadHold<'a> {
 
     /// Whether the object spans two pages (then it is reached by copying).
     pub(crate) fn spans(&self) -> bool {
-        self.zspage.place(self.idx).spans
+        self.place.spans
     }
 
     /// The payload in place, if the object lies in one page.
     pub(crate) fn payload(&mut self) -> Option<&mut [u8]> {
-        let place = self.zspage.place(self.idx);
+        let place = self.place;
         if place.spans {
             return None;
         }
@@ -616,38 +620,47 @@ impl<'a> ReadHold<'a> {
         Some(unsafe { core::slice::from_raw_parts_mut(start, self.payload_len()) })
     }
 
+    /// Runs `f` on the parts of the payload's first `len` bytes (at most `payload_len`).
+    ///
+    /// # Safety
+    ///
+    /// `f` accesses the bytes it is given only as the holder of the handle may: reads, or
+    /// writes through `&mut self`.
+    unsafe fn for_each_payload_part(
+        &self,
+        len: usize,
+        f: impl FnMut(&ZsPage, usize, core::ops::Range<usize>),
+    ) {
+        let spec = self.zspage.spec();
+        let len = len.min(self.payload_len());
+        for_each_part(
+            self.chain(),
+            self.place,
+            spec.size_bytes(),
+            spec.header_len(),
+            len,
+            f,
+        );
+    }
+
     /// Copies the payload into `dst` (at most `payload_len` bytes).
     pub(crate) fn read_payload(&self, dst: &mut [u8]) {
-        let header = self.zspage.spec().header_len();
-        let len = dst.len().min(self.payload_len());
         // SAFETY: the read hold keeps the chain and the bytes in place; only the holder of
-        // the handle writes them (invariant).
+        // the handle writes them (invariant), and this only reads.
         unsafe {
-            for_each_part(
-                self.chain(),
-                self.zspage.spec(),
-                self.idx,
-                header,
-                len,
-                |page, offset, range| page.read(offset, &mut dst[range]),
-            )
+            self.for_each_payload_part(dst.len(), |page, offset, range| {
+                page.read(offset, &mut dst[range])
+            })
         };
     }
 
     /// Copies `src` into the payload (at most `payload_len` bytes).
     pub(crate) fn write_payload(&mut self, src: &[u8]) {
-        let header = self.zspage.spec().header_len();
-        let len = src.len().min(self.payload_len());
         // SAFETY: as in `read_payload`; `&mut self` makes this the only access.
         unsafe {
-            for_each_part(
-                self.chain(),
-                self.zspage.spec(),
-                self.idx,
-                header,
-                len,
-                |page, offset, range| page.write(offset, &src[range]),
-            )
+            self.for_each_payload_part(src.len(), |page, offset, range| {
+                page.write(offset, &src[range])
+            })
         };
     }
 }
