@@ -10,12 +10,8 @@ cpu1=/sys/devices/system/cpu/cpu1/online
 [ -w "$cpu1" ] || fail "$cpu1 missing: CPU1 cannot be taken offline"
 expect_eq "CPU1 online at the start" "$(cat "$cpu1")" 1
 
-# zswap on rust_zsmalloc, as in zswap.sh.
-insmod $MODDIR/zsmalloc_rs.ko
-swap_on
-echo 1 >/sys/module/zswap/parameters/enabled
-echo rust_zsmalloc >/sys/module/zswap/parameters/zpool
-expect_eq "zswap zpool" "$(cat /sys/module/zswap/parameters/zpool)" rust_zsmalloc
+# zswap on rust_zsmalloc.
+zswap_on_rust_zsmalloc
 make_cgroup hotplug 24M
 # zram on rust_zsmalloc (zsmalloc_rs.ko is already in: zram_load would load it again).
 insmod $MODDIR/zsmalloc_rs_compat.ko

@@ -54,6 +54,16 @@ rzs_pool_pages() {
 	rzs_pool_counter total_pages
 }
 
+# zswap_on_rust_zsmalloc: load the allocator, turn swap and zswap on, and switch zswap's
+# zpool to rust_zsmalloc at run time (checked).
+zswap_on_rust_zsmalloc() {
+	insmod $MODDIR/zsmalloc_rs.ko
+	swap_on
+	echo 1 >/sys/module/zswap/parameters/enabled
+	echo rust_zsmalloc >/sys/module/zswap/parameters/zpool
+	expect_eq "zswap zpool" "$(cat /sys/module/zswap/parameters/zpool)" rust_zsmalloc
+}
+
 zswap_stat() {
 	cat "/sys/kernel/debug/zswap/$1"
 }

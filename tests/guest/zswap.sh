@@ -2,11 +2,7 @@
 # runtime, push varied content out from a memory-limited cgroup, check that the pages went
 # through our pool while stored, read everything back, then switch away and unload.
 . /tests/lib.sh
-insmod $MODDIR/zsmalloc_rs.ko
-swap_on
-echo 1 >/sys/module/zswap/parameters/enabled
-echo rust_zsmalloc >/sys/module/zswap/parameters/zpool
-expect_eq "zswap zpool" "$(cat /sys/module/zswap/parameters/zpool)" rust_zsmalloc
+zswap_on_rust_zsmalloc
 make_cgroup zswaptest 48M
 
 # zstest holds its data after the fill and pageout until released: while it is held, zswap
