@@ -147,8 +147,10 @@ nr_zspages_maintained() {
 # The reads are not atomic together: for poll_until.
 pool_pages_agree() {
 	used=$(mm_stat 3)
+	# zram's own pool (another pool, such as zswap's, may exist too); nr_zspages counts all.
+	zram_pages=$(cat /sys/kernel/debug/rust_zsmalloc/zram0-*/total_pages)
 	pages=$(rzs_pool_pages)
-	[ "$used" = "$((pages * 4096))" ] && [ "$used" -ge "$(mm_stat 2)" ] &&
+	[ "$used" = "$((zram_pages * 4096))" ] && [ "$used" -ge "$(mm_stat 2)" ] &&
 		{ [ "$ZSPAGES_CHECKED" = no ] || [ "$(vmstat_zspages)" = "$pages" ]; }
 }
 
@@ -156,7 +158,7 @@ check_pool_pages() {
 	ZSPAGES_CHECKED=yes
 	nr_zspages_maintained || ZSPAGES_CHECKED=no
 	poll_until 20 pool_pages_agree ||
-		fail "pool pages disagree: mm_stat mem_used_total $(mm_stat 3), compr_data_size $(mm_stat 2), rust_zsmalloc pages $(rzs_pool_pages) x 4096, /proc/vmstat nr_zspages $(vmstat_zspages)"
+		fail "pool pages disagree: mm_stat mem_used_total $(mm_stat 3), compr_data_size $(mm_stat 2), zram pool pages $(cat /sys/kernel/debug/rust_zsmalloc/zram0-*/total_pages) x 4096, all rust_zsmalloc pools $(rzs_pool_pages), /proc/vmstat nr_zspages $(vmstat_zspages)"
 	echo "pool pages: $(rzs_pool_pages) (mem_used_total $(mm_stat 3), compr_data_size $(mm_stat 2), nr_zspages $(vmstat_zspages))"
 }
 
