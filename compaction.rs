@@ -158,8 +158,8 @@ fn compact_once(lists: &ClassLists) -> Round {
             slot.store(location);
         }
     }
-    let dst_full = dst.state().inuse() == dst.spec().objs_per_zspage;
-    let src_empty = src.state().inuse() == 0;
+    let dst_full = dst.inuse() == dst.spec().objs_per_zspage;
+    let src_empty = src.inuse() == 0;
     lists.regroup(dst);
     if src_empty {
         if testing::MUTATE_KILL_AFTER_UNLOCK {

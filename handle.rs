@@ -4,7 +4,7 @@
 //!
 //! A handle is the address of a slot (a slab object of the module's handle cache) holding
 //! the object's `Location` (zspage metadata address + object index). The slot changes only
-//! when compaction moves the object: under the pool lock, with the source and destination
+//! when compaction moves the object: under the class lock, with the source and destination
 //! zspages write-locked, in one release store after the bytes are copied. Handles are never
 //! 0 and never error values (zram treats 0 as empty).
 //!
@@ -36,11 +36,13 @@ impl HandleSlot {
     }
 
     /// The location the slot holds (acquire: the object's bytes are in place).
+    #[inline]
     pub(crate) fn load(&self) -> Option<Location> {
         Location::from_raw(self.0.load(Ordering::Acquire))
     }
 
     /// Points the slot at `location` (release: after the object's bytes are in place).
+    #[inline]
     pub(crate) fn store(&self, location: Location) {
         self.0.store(location.to_raw(), Ordering::Release);
     }
@@ -101,6 +103,7 @@ impl<'pool> Handle<'pool> {
         self.slot.as_ptr() as usize
     }
 
+    #[inline]
     pub(crate) fn slot(&self) -> &HandleSlot {
         // SAFETY: a live slot (invariant).
         unsafe { self.slot.as_ref() }
@@ -118,6 +121,7 @@ impl HandleSlot {
     /// The zspage is valid for `'r`, the caller's RCU read-side section (an `RcuReadGuard`,
     /// or a held spinlock: zspages are freed one grace period after they stop being named
     /// by any slot, and a spinlock holder is an RCU reader).
+    #[inline]
     pub(crate) fn zspage<'r, R: crate::sys::RcuReader>(&self, _rcu: &'r R) -> (&'r Zspage, u32) {
         let Some(location) = self.load() else {
             unreachable!("a live handle's slot names no object")
@@ -156,6 +160,6 @@ pub(crate) fn slot_of_object<'g>(zspage: Held<'g>, idx: u32) -> Option<&'g Handl
         return None;
     }
     // SAFETY: an allocated object's header (or a huge zspage's metadata) names the live slot
-    // of its handle; the pool lock (`Held`) keeps the object allocated while `'g` lasts.
+    // of its handle; the class lock (`Held`) keeps the object allocated while `'g` lasts.
     NonNull::new(raw as *mut HandleSlot).map(|slot| unsafe { &*slot.as_ptr() })
 }

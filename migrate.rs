@@ -58,7 +58,7 @@ fn release_dead_page(page: &LockedPage<'_>) {
 fn owner_of(pool: &Pool, zspage: &Zspage, page: &LockedPage<'_>) -> Owner {
     let lists = pool.class(zspage.class()).lock();
     classify(
-        zspage.held(&lists).state().life,
+        zspage.held(&lists).life(),
         zspage.held(&lists).page_index(page.as_ptr()),
     )
 }
@@ -112,7 +112,7 @@ impl Pool {
     fn migrate(&self, zspage: &Zspage, dst: &LockedPage<'_>, src: &LockedPage<'_>) -> i32 {
         let lists = self.class(zspage.class()).lock();
         let held = zspage.held(&lists);
-        let index = match classify(held.state().life, held.page_index(src.as_ptr())) {
+        let index = match classify(held.life(), held.page_index(src.as_ptr())) {
             Owner::Listed(index) => index,
             Owner::NotYet => return EAGAIN.to_errno(),
             Owner::Dead => {

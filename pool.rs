@@ -80,6 +80,7 @@ unsafe impl RcuReader for ClassLists {}
 
 /// Adds `delta` to a counter only the class lock holder writes: a load and a store, no
 /// locked read-modify-write on the hot path.
+#[inline]
 fn add(counter: &AtomicUsize, delta: isize) {
     counter.store(
         counter.load(Ordering::Relaxed).wrapping_add_signed(delta),
@@ -89,6 +90,7 @@ fn add(counter: &AtomicUsize, delta: isize) {
 
 impl ClassLists {
     /// Whether `zspage` is of this lock's pool and class.
+    #[inline]
     pub(crate) fn owns(&self, zspage: &Zspage) -> bool {
         core::ptr::eq(zspage.pool_ptr(), self.pool) && zspage.class() == self.class
     }
@@ -146,27 +148,24 @@ impl ClassLists {
     fn insert(&self, zspage: SlabBox<Zspage>) -> Held<'_> {
         // A zspage in a box has never been listed: `Life::New`.
         let held = self.groups[GROUP_EMPTY].push_front(zspage).held(self);
-        let mut state = held.state();
-        state.life = Life::Listed;
-        state.set_group(GROUP_EMPTY);
-        held.set_state(state);
+        held.set_life(Life::Listed);
+        held.set_group(GROUP_EMPTY);
         add(&self.zspages, 1);
         held
     }
 
     /// Moves `zspage` to the list of the group its use now puts it in.
     pub(crate) fn regroup(&self, zspage: Held<'_>) {
-        let mut state = zspage.state();
         assert!(
-            state.life == Life::Listed,
+            zspage.life() == Life::Listed,
             "regroup of a zspage that is not listed"
         );
-        let group = fullness_group(state.inuse(), zspage.spec().objs_per_zspage);
-        if group != state.group() {
+        let group = fullness_group(zspage.inuse(), zspage.spec().objs_per_zspage);
+        let old = zspage.group();
+        if group != old {
             // SAFETY: a listed zspage is on the list of the group its state names.
-            unsafe { self.groups[state.group()].move_to(zspage.zspage(), &self.groups[group]) };
-            state.set_group(group);
-            zspage.set_state(state);
+            unsafe { self.groups[old].move_to(zspage.zspage(), &self.groups[group]) };
+            zspage.set_group(group);
         }
     }
 
@@ -180,7 +179,7 @@ impl ClassLists {
     /// if it is now empty.
     pub(crate) fn object_freed(&self, zspage: Held<'_>) -> Option<DeadZspage> {
         add(&self.objs_inuse, -1);
-        if zspage.state().inuse() > 0 {
+        if zspage.inuse() > 0 {
             self.regroup(zspage);
             return None;
         }
@@ -191,16 +190,14 @@ impl ClassLists {
     /// from it. Seed 002: the path that empties a zspage calls this in the same critical
     /// section, so no other path can relink it or allocate in it.
     pub(crate) fn kill(&self, zspage: Held<'_>) -> DeadZspage {
-        let mut state = zspage.state();
         assert!(
-            state.life == Life::Listed,
+            zspage.life() == Life::Listed,
             "kill of a zspage that is not listed"
         );
         // SAFETY: a listed zspage is on the list of the group its state names.
-        let zspage_box = unsafe { self.groups[state.group()].remove(zspage.zspage()) };
+        let zspage_box = unsafe { self.groups[zspage.group()].remove(zspage.zspage()) };
         add(&self.zspages, -1);
-        state.life = Life::Dead;
-        zspage.set_state(state);
+        zspage.set_life(Life::Dead);
         zspage.unlink_pages();
         DeadZspage::new(zspage_box)
     }
@@ -302,6 +299,7 @@ impl Pool {
     }
 
     /// The lock and collection of size class `class`.
+    #[inline]
     pub(crate) fn class(&self, class: usize) -> &SpinLock<ClassLists> {
         &self.classes[class]
     }

@@ -12,11 +12,11 @@
 //! zspage; see the assertion at the end of this file).
 //!
 //! What may be touched, and the proof each access takes (the lock order is in `pool.rs`):
-//! - allocation state, headers and list links: the pool lock, shown by a `Held`, which only
+//! - allocation state, headers and list links: the class lock, shown by a `Held`, which only
 //!   the pool's lock data can make (`Zspage::held` checks the zspage is that pool's);
 //! - an object's payload: the zspage read lock plus ownership of the handle (`ReadHold`,
 //!   made by `Pool::map`), or both write locks for compaction's copy (`Held` + `WriteGuard`);
-//! - the page chain: any of those locks to read it, the pool lock and the write lock to
+//! - the page chain: any of those locks to read it, the class lock and the write lock to
 //!   change it (migration).
 
 use crate::{
@@ -31,7 +31,7 @@ use crate::{
     sys::{self, ChainRef, Gfp, Linked, Links, MovableRelease, PageChain, SlabBox, ZsPage},
     testing, CLASSES,
 };
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU16, AtomicU8, AtomicUsize, Ordering};
 use kernel::bindings;
 
 // Object indices, and `FREE_END`, fit the 16-bit free-list links.
@@ -42,8 +42,8 @@ const _: () = assert!(MAX_OBJS_PER_ZSPAGE < FREE_END as usize);
 /// # Invariants
 ///
 /// - `pages` holds exactly `spec().pages()` pages, in order. The chain is read under the
-///   pool lock or this zspage's lock (read or write), and changed (migration) only with the
-///   pool lock *and* the write lock held.
+///   class lock or this zspage's lock (read or write), and changed (migration) only with the
+///   class lock *and* the write lock held.
 /// - `pool` is the pool that allocated the zspage; it outlives the zspage (pool destroy
 ///   retires every zspage and waits for their grace periods).
 pub(crate) struct Zspage {
@@ -57,18 +57,18 @@ pub(crate) struct Zspage {
     /// The pages, chained through their links as in upstream, which keeps the metadata as
     /// small as upstream's `struct zspage`.
     pages: PageChain,
-    /// Link in its class's fullness-group list, guarded by the pool lock; once the zspage
+    /// Link in its class's fullness-group list, guarded by the class lock; once the zspage
     /// is retired (off its lists for good), the storage of its RCU head.
     links: Links,
-    /// Allocation state. Guarded by the pool lock (`Held`); stored in atomics, which under
+    /// Allocation state. Guarded by the class lock (`Held`); stored in atomics, which under
     /// the lock cost what plain accesses do and need no `unsafe`.
     state: StateCell,
 }
 
 // SAFETY: `pool` is only an address (of a pool that outlives the zspage); `links` and the
-// page chain are touched only under the pool lock or the zspage lock; the rest is atomics.
+// page chain are touched only under the class lock or the zspage lock; the rest is atomics.
 unsafe impl Send for Zspage {}
-// SAFETY: as above: shared access goes through the zspage lock, the pool lock or atomics.
+// SAFETY: as above: shared access goes through the zspage lock, the class lock or atomics.
 unsafe impl Sync for Zspage {}
 
 // SAFETY: `links` is a field of `Zspage` used for nothing but its list (and, once the zspage
@@ -77,7 +77,7 @@ unsafe impl Linked for Zspage {
     const OFFSET: usize = core::mem::offset_of!(Zspage, links);
 }
 
-/// Where a zspage is in its life. Changed under the pool lock.
+/// Where a zspage is in its life. Changed under the class lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Life {
     /// Pages registered with the migration core, not on its class's lists yet: the
@@ -95,83 +95,29 @@ const ALLOCATED_TAG: usize = 1;
 /// `free_head` when no object is free.
 const FREE_END: u16 = u16::MAX;
 
-/// What the pool lock guards in a zspage (copied in and out under the lock).
-#[derive(Clone, Copy)]
-pub(crate) struct ZspageState {
-    pub(crate) life: Life,
-    /// The fullness group whose list `links` is on.
-    group: u8,
-    /// Objects allocated (at most `MAX_OBJS_PER_ZSPAGE`).
-    inuse: u16,
-    /// The first free object, or `FREE_END`; the others are chained through their headers.
-    free_head: u16,
-    /// The handle of the object of a huge zspage (which has no room for a header).
-    huge_handle: usize,
-}
-
-/// A `ZspageState` packed into atomics. Relaxed: every access is under the pool lock, which
-/// orders them.
+/// What the class lock guards in a zspage, a field per atomic: each access is one plain load
+/// or store (Relaxed: every access is under the class lock, which orders them), and the hot
+/// paths touch only the fields they need.
 struct StateCell {
-    /// life | group << 8 | inuse << 16 | free_head << 32
-    packed: AtomicU64,
+    /// `Life` as its discriminant.
+    life: AtomicU8,
+    /// The fullness group whose list `links` is on.
+    group: AtomicU8,
+    /// Objects allocated (at most `MAX_OBJS_PER_ZSPAGE`).
+    inuse: AtomicU16,
+    /// The first free object, or `FREE_END`; the others are chained through their headers.
+    free_head: AtomicU16,
+    /// The handle of the object of a huge zspage (which has no room for a header).
     huge_handle: AtomicUsize,
 }
 
-impl StateCell {
-    fn new(state: ZspageState) -> Self {
-        let cell = StateCell {
-            packed: AtomicU64::new(0),
-            huge_handle: AtomicUsize::new(0),
-        };
-        cell.store(state);
-        cell
-    }
-
-    fn load(&self) -> ZspageState {
-        let packed = self.packed.load(Ordering::Relaxed);
-        let life = match packed & 0xff {
+impl Life {
+    const fn from_u8(value: u8) -> Life {
+        match value {
             0 => Life::New,
             1 => Life::Listed,
             _ => Life::Dead,
-        };
-        ZspageState {
-            life,
-            group: (packed >> 8) as u8,
-            inuse: (packed >> 16) as u16,
-            free_head: (packed >> 32) as u16,
-            huge_handle: self.huge_handle.load(Ordering::Relaxed),
         }
-    }
-
-    fn store(&self, state: ZspageState) {
-        let life = match state.life {
-            Life::New => 0u64,
-            Life::Listed => 1,
-            Life::Dead => 2,
-        };
-        let packed = life
-            | u64::from(state.group) << 8
-            | u64::from(state.inuse) << 16
-            | u64::from(state.free_head) << 32;
-        self.packed.store(packed, Ordering::Relaxed);
-        self.huge_handle.store(state.huge_handle, Ordering::Relaxed);
-    }
-}
-
-impl ZspageState {
-    /// Objects allocated.
-    pub(crate) fn inuse(&self) -> u32 {
-        u32::from(self.inuse)
-    }
-
-    /// The fullness group whose list the zspage is on.
-    pub(crate) fn group(&self) -> usize {
-        usize::from(self.group)
-    }
-
-    pub(crate) fn set_group(&mut self, group: usize) {
-        self.group = u8::try_from(group).unwrap_or(u8::MAX);
-        debug_assert!(group < crate::logic::fullness::NR_FULLNESS_GROUPS);
     }
 }
 
@@ -213,29 +159,33 @@ impl Zspage {
             pool,
             pages,
             links: Links::new(),
-            state: StateCell::new(ZspageState {
-                life: Life::New,
-                group: GROUP_EMPTY as u8,
-                inuse: 0,
-                free_head: 0,
-                huge_handle: 0,
-            }),
+            state: StateCell {
+                life: AtomicU8::new(Life::New as u8),
+                group: AtomicU8::new(GROUP_EMPTY as u8),
+                inuse: AtomicU16::new(0),
+                free_head: AtomicU16::new(0),
+                huge_handle: AtomicUsize::new(0),
+            },
         })
     }
 
     /// The zspage lock.
+    #[inline]
     pub(crate) fn lock(&self) -> &ZspageLock {
         &self.lock
     }
 
+    #[inline]
     pub(crate) fn class(&self) -> usize {
         usize::from(self.class)
     }
 
+    #[inline]
     pub(crate) fn spec(&self) -> &'static ClassSpec {
         CLASSES.class(usize::from(self.class))
     }
 
+    #[inline]
     pub(crate) fn nr_pages(&self) -> usize {
         self.spec().pages()
     }
@@ -246,18 +196,21 @@ impl Zspage {
         unsafe { &*self.pool }
     }
 
+    #[inline]
     pub(crate) fn pool_ptr(&self) -> *const Pool {
         self.pool
     }
 
     /// The proof that `lists`, the lock data of the zspage's own class in its own pool, is
     /// held: the zspage's state, headers and links may be used for `'g`.
+    #[inline]
     pub(crate) fn held<'g>(&'g self, lists: &'g ClassLists) -> Held<'g> {
         assert!(lists.owns(self), "a zspage used under another class's lock");
         Held { zspage: self }
     }
 
     /// Where object `idx` of this zspage is, as a handle slot holds it.
+    #[inline]
     pub(crate) fn location(&self, idx: u32) -> Location {
         let location = u8::try_from(idx)
             .ok()
@@ -268,6 +221,7 @@ impl Zspage {
         location
     }
 
+    #[inline]
     pub(crate) fn place(&self, idx: u32) -> ObjPlace {
         obj_place(self.spec(), idx)
     }
@@ -306,7 +260,7 @@ impl Zspage {
     }
 }
 
-/// A zspage under its pool's lock (see `Zspage::held`): its allocation state, object
+/// A zspage under its class lock (see `Zspage::held`): its allocation state, object
 /// headers, list links and page chain may be used.
 #[derive(Clone, Copy)]
 pub(crate) struct Held<'g> {
@@ -316,35 +270,70 @@ pub(crate) struct Held<'g> {
 impl<'g> core::ops::Deref for Held<'g> {
     type Target = Zspage;
 
+    #[inline]
     fn deref(&self) -> &Zspage {
         self.zspage
     }
 }
 
 impl<'g> Held<'g> {
+    #[inline]
     pub(crate) fn zspage(self) -> &'g Zspage {
         self.zspage
     }
 
-    /// The page chain, which the pool lock keeps in place.
+    /// The page chain, which the class lock keeps in place.
+    #[inline]
     fn chain(self) -> ChainRef<'g> {
-        // SAFETY: the pool lock is held (`Held`), which excludes the chain's only writer
-        // (`replace_page`, under the pool lock and the write lock).
+        // SAFETY: the class lock is held (`Held`), which excludes the chain's only writer
+        // (`replace_page`, under the class lock and the write lock).
         unsafe { self.zspage.pages.chain() }
     }
 
-    pub(crate) fn state(self) -> ZspageState {
-        self.zspage.state.load()
+    /// Where the zspage is in its life.
+    #[inline]
+    pub(crate) fn life(self) -> Life {
+        Life::from_u8(self.zspage.state.life.load(Ordering::Relaxed))
     }
 
-    pub(crate) fn set_state(self, state: ZspageState) {
-        self.zspage.state.store(state)
+    #[inline]
+    pub(crate) fn set_life(self, life: Life) {
+        self.zspage.state.life.store(life as u8, Ordering::Relaxed)
+    }
+
+    /// The fullness group whose list the zspage is on.
+    #[inline]
+    pub(crate) fn group(self) -> usize {
+        usize::from(self.zspage.state.group.load(Ordering::Relaxed))
+    }
+
+    #[inline]
+    pub(crate) fn set_group(self, group: usize) {
+        debug_assert!(group < crate::logic::fullness::NR_FULLNESS_GROUPS);
+        let group = u8::try_from(group).unwrap_or(u8::MAX);
+        self.zspage.state.group.store(group, Ordering::Relaxed)
+    }
+
+    /// Objects allocated.
+    #[inline]
+    pub(crate) fn inuse(self) -> u32 {
+        u32::from(self.zspage.state.inuse.load(Ordering::Relaxed))
+    }
+
+    #[inline]
+    fn set_inuse(self, inuse: u32) {
+        // At most `MAX_OBJS_PER_ZSPAGE`, which fits.
+        self.zspage
+            .state
+            .inuse
+            .store(inuse as u16, Ordering::Relaxed)
     }
 
     /// Object `idx`'s header; the header never spans (objects start at 16-byte multiples).
+    #[inline]
     fn header(self, idx: u32) -> usize {
         let place = self.place(idx);
-        // SAFETY: the pool lock is held (`Held`): it excludes every writer of a header
+        // SAFETY: the class lock is held (`Held`): it excludes every writer of a header
         // (headers change only under it).
         unsafe { self.chain().page(place.page).read_word(place.offset) }
     }
@@ -352,10 +341,11 @@ impl<'g> Held<'g> {
     /// Replaces object `idx`'s header and returns the old one (one walk of the chain). Only
     /// for an object that nobody maps: a free one, or one being allocated or freed (the
     /// caller owns its handle).
+    #[inline]
     fn swap_header(self, idx: u32, header: usize) -> usize {
         let place = self.place(idx);
         let page = self.chain().page(place.page);
-        // SAFETY: the pool lock is held (`Held`): it excludes every other access to a header
+        // SAFETY: the class lock is held (`Held`): it excludes every other access to a header
         // (headers change only under it, and the object is not mapped).
         unsafe {
             let old = page.read_word(place.offset);
@@ -367,14 +357,14 @@ impl<'g> Held<'g> {
     /// Takes the first free object, if any, for the handle `handle` (recorded in the
     /// object's header, or in the metadata for a huge object).
     pub(crate) fn alloc_obj(self, handle: usize) -> Option<u32> {
-        let mut state = self.state();
-        let idx = state.free_head;
+        let state = &self.zspage.state;
+        let idx = state.free_head.load(Ordering::Relaxed);
         if idx == FREE_END {
             return None;
         }
-        if self.spec().huge {
-            state.free_head = FREE_END;
-            state.huge_handle = handle;
+        let next = if self.spec().huge {
+            state.huge_handle.store(handle, Ordering::Relaxed);
+            FREE_END
         } else {
             debug_assert!(
                 handle & ALLOCATED_TAG == 0,
@@ -386,33 +376,34 @@ impl<'g> Held<'g> {
                 "free list reached allocated object {idx}"
             );
             // Written by `new` or `free_obj` from a `u16`.
-            state.free_head = (header >> 1) as u16;
-        }
-        state.inuse += 1;
-        self.set_state(state);
+            (header >> 1) as u16
+        };
+        state.free_head.store(next, Ordering::Relaxed);
+        self.set_inuse(self.inuse() + 1);
         Some(u32::from(idx))
     }
 
     /// Returns allocated object `idx` to the free list (its handle is being freed, or its
     /// object was moved away: nobody maps it).
     pub(crate) fn free_obj(self, idx: u32) {
-        let mut state = self.state();
+        let state = &self.zspage.state;
+        let inuse = self.inuse();
         if self.spec().huge {
-            debug_assert!(idx == 0 && state.inuse == 1, "double free of object {idx}");
+            debug_assert!(idx == 0 && inuse == 1, "double free of object {idx}");
         } else {
-            let old = self.swap_header(idx, usize::from(state.free_head) << 1);
+            let head = state.free_head.load(Ordering::Relaxed);
+            let old = self.swap_header(idx, usize::from(head) << 1);
             debug_assert!(old & ALLOCATED_TAG != 0, "double free of object {idx}");
         }
         // Object indices are below `MAX_OBJS_PER_ZSPAGE`.
-        state.free_head = idx as u16;
-        state.inuse -= 1;
-        self.set_state(state);
+        state.free_head.store(idx as u16, Ordering::Relaxed);
+        self.set_inuse(inuse - 1);
     }
 
     /// Whether object `idx` is allocated.
     pub(crate) fn is_allocated(self, idx: u32) -> bool {
         if self.spec().huge {
-            return idx == 0 && self.state().inuse == 1;
+            return idx == 0 && self.inuse() == 1;
         }
         idx < self.spec().objs_per_zspage && self.header(idx) & ALLOCATED_TAG != 0
     }
@@ -420,12 +411,12 @@ impl<'g> Held<'g> {
     /// The first allocated object from `from` on and the raw handle that owns it, if any
     /// (one header read per object scanned).
     pub(crate) fn next_allocated(self, from: u32) -> Option<(u32, usize)> {
-        let state = self.state();
-        if state.inuse == 0 {
+        if self.inuse() == 0 {
             return None;
         }
         if self.spec().huge {
-            return (from == 0).then_some((0, state.huge_handle));
+            let handle = self.zspage.state.huge_handle.load(Ordering::Relaxed);
+            return (from == 0).then_some((0, handle));
         }
         (from..self.spec().objs_per_zspage).find_map(|idx| {
             let header = self.header(idx);
@@ -476,7 +467,7 @@ impl<'g> Held<'g> {
             write.locks(&self.zspage.lock),
             "replace_page without the zspage's write lock"
         );
-        // SAFETY: the pool lock (`Held`) and the zspage's write lock (checked above) exclude
+        // SAFETY: the class lock (`Held`) and the zspage's write lock (checked above) exclude
         // every other reader and writer of the chain.
         unsafe { self.zspage.pages.replace(index, new) }
     }
@@ -589,6 +580,7 @@ impl<'a> ReadHold<'a> {
     }
 
     /// The page chain, which the read hold keeps in place.
+    #[inline]
     fn chain(&self) -> ChainRef<'_> {
         // SAFETY: a read hold (invariant) excludes the chain's writer, which needs the write
         // lock.
@@ -596,11 +588,13 @@ impl<'a> ReadHold<'a> {
     }
 
     /// The object's payload length (the class size minus the header).
+    #[inline]
     pub(crate) fn payload_len(&self) -> usize {
         self.zspage.spec().size_bytes() - self.zspage.spec().header_len()
     }
 
     /// Whether the object spans two pages (then it is reached by copying).
+    #[inline]
     pub(crate) fn spans(&self) -> bool {
         self.place.spans
     }

@@ -72,6 +72,7 @@ extern "C" {
     fn rzsb_param_rounds() -> u32;
     fn rzsb_param_objects() -> u32;
     fn rzsb_param_run_ms() -> u32;
+    fn rzsb_param_only() -> u32;
     fn rzsb_kthread_run(
         f: unsafe extern "C" fn(*mut c_void) -> i32,
         data: *mut c_void,
@@ -215,6 +216,8 @@ pub(crate) struct Params {
     pub(crate) rounds: u32,
     pub(crate) objects: usize,
     pub(crate) run_ms: u32,
+    /// 0: both allocators; 1: rust_zsmalloc only; 2: zsmalloc only.
+    pub(crate) only: u32,
 }
 
 pub(crate) fn params() -> Params {
@@ -224,6 +227,7 @@ pub(crate) fn params() -> Params {
             rounds: rzsb_param_rounds(),
             objects: rzsb_param_objects() as usize,
             run_ms: rzsb_param_run_ms(),
+            only: rzsb_param_only(),
         }
     }
 }

@@ -29,6 +29,15 @@ static unsigned int run_ms = 1000;
 module_param(run_ms, uint, 0444);
 MODULE_PARM_DESC(run_ms, "duration of each throughput measurement in ms (default 1000)");
 
+static unsigned int only;
+module_param(only, uint, 0444);
+MODULE_PARM_DESC(only, "0: both allocators (default); 1: rust_zsmalloc only; 2: zsmalloc only (for profiling one allocator per boot, scripts/profile-micro.sh)");
+
+unsigned int rzsb_param_only(void)
+{
+	return only;
+}
+
 unsigned int rzsb_param_rounds(void)
 {
 	return rounds;

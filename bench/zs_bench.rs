@@ -36,8 +36,8 @@ struct ZsBench;
 impl kernel::Module for ZsBench {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let params = ffi::params();
-        if params.rounds == 0 || params.objects < 2 || params.run_ms == 0 {
-            pr_err!("rounds, run_ms must be > 0 and objects >= 2\n");
+        if params.rounds == 0 || params.objects < 2 || params.run_ms == 0 || params.only > 2 {
+            pr_err!("rounds, run_ms must be > 0, objects >= 2 and only 0, 1 or 2\n");
             return Err(EINVAL);
         }
         let start = ffi::now_ns();
@@ -67,7 +67,12 @@ impl kernel::Module for ZsBench {
                 order[0].name,
                 order[1].name
             );
-            for api in order {
+            let selected = |api: &&&ffi::Api| match params.only {
+                1 => core::ptr::eq(**api, &ffi::RUST),
+                2 => core::ptr::eq(**api, &ffi::UPSTREAM),
+                _ => true,
+            };
+            for &api in order.iter().filter(selected) {
                 density::run(api, &trace, round).inspect_err(|e| {
                     pr_err!("{} round {round}: density failed: {e:?}\n", api.name)
                 })?;

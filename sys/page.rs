@@ -109,6 +109,7 @@ impl ZsPage {
     }
 
     /// The `struct page`.
+    #[inline]
     pub(crate) fn as_ptr(&self) -> *mut bindings::page {
         self.page.as_ptr()
     }
@@ -136,6 +137,7 @@ impl ZsPage {
     /// # Safety
     ///
     /// `page` is owned by a chain that outlives `'a` and is not unlinked meanwhile.
+    #[inline]
     pub(crate) unsafe fn borrow<'a>(page: NonNull<bindings::page>) -> ZsPageRef<'a> {
         ZsPageRef {
             page: ManuallyDrop::new(ZsPage { page }),
@@ -148,6 +150,7 @@ impl ZsPage {
     /// # Safety
     ///
     /// The caller holds a lock that excludes `set_next` on this page.
+    #[inline]
     pub(crate) unsafe fn next(&self) -> Option<NonNull<bindings::page>> {
         // SAFETY: owned page (type invariant); `index` is this module's field, and no
         // writer runs concurrently (caller). Read in Rust rather than through a C call: the
@@ -220,6 +223,7 @@ impl ZsPage {
     ///
     /// Nobody writes those bytes during the call (the caller holds the lock that excludes
     /// their writers).
+    #[inline]
     pub(crate) unsafe fn read(&self, offset: usize, dst: &mut [u8]) {
         assert!(offset + dst.len() <= crate::logic::size_class::PAGE_SIZE);
         // SAFETY: within the page (checked), no concurrent writer (caller), `dst` is
@@ -232,6 +236,7 @@ impl ZsPage {
     /// # Safety
     ///
     /// As for `read`.
+    #[inline]
     pub(crate) unsafe fn read_word(&self, offset: usize) -> usize {
         assert!(
             offset % core::mem::size_of::<usize>() == 0
@@ -246,6 +251,7 @@ impl ZsPage {
     /// # Safety
     ///
     /// As for `write`.
+    #[inline]
     pub(crate) unsafe fn write_word(&self, offset: usize, value: usize) {
         assert!(
             offset % core::mem::size_of::<usize>() == 0
@@ -260,6 +266,7 @@ impl ZsPage {
     /// # Safety
     ///
     /// Nobody else accesses those bytes during the call (the caller's lock).
+    #[inline]
     pub(crate) unsafe fn write(&self, offset: usize, src: &[u8]) {
         assert!(offset + src.len() <= crate::logic::size_class::PAGE_SIZE);
         // SAFETY: within the page (checked), exclusive access to the bytes (caller); the
@@ -272,6 +279,7 @@ impl ZsPage {
     /// x86_64 has no highmem: every page is in the direct map, and the address is valid
     /// while the page is owned. (`kmap_local` would tie it to a nesting order that zswap's
     /// and zram's map/unmap calls do not follow.)
+    #[inline]
     pub(crate) fn address(&self) -> *mut u8 {
         direct_map_address(self.page)
     }
@@ -303,12 +311,18 @@ pub(crate) fn init_direct_map() {
 /// and this project's) it is arithmetic, done here rather than through a C call on every
 /// object access: the `struct page`s are an array at `vmemmap`, and page frame `pfn` is
 /// mapped at `PAGE_OFFSET + pfn * PAGE_SIZE`.
+#[inline]
 fn direct_map_address(page: NonNull<bindings::page>) -> *mut u8 {
     let vmemmap = VMEMMAP_START.load(Ordering::Relaxed);
     if cfg!(CONFIG_SPARSEMEM_VMEMMAP) && vmemmap != 0 {
-        let pfn = (page.as_ptr() as usize - vmemmap) / core::mem::size_of::<bindings::page>();
-        let addr = (DIRECT_MAP_START.load(Ordering::Relaxed)
-            + pfn * crate::logic::size_class::PAGE_SIZE) as *mut u8;
+        // Wrapping: a live page lies in the array and its frame in the direct map, so
+        // neither wraps; the overflow checks would only cost time on every object access.
+        let pfn =
+            (page.as_ptr() as usize).wrapping_sub(vmemmap) / core::mem::size_of::<bindings::page>();
+        let addr = DIRECT_MAP_START
+            .load(Ordering::Relaxed)
+            .wrapping_add(pfn.wrapping_mul(crate::logic::size_class::PAGE_SIZE))
+            as *mut u8;
         // SAFETY: a live page (caller).
         debug_assert_eq!(addr, unsafe { rzs_page_address(page.as_ptr()) });
         return addr;
@@ -357,6 +371,7 @@ pub(crate) struct ZsPageRef<'a> {
 impl core::ops::Deref for ZsPageRef<'_> {
     type Target = ZsPage;
 
+    #[inline]
     fn deref(&self) -> &ZsPage {
         &self.page
     }
@@ -492,6 +507,7 @@ impl PageChain {
     /// # Safety
     ///
     /// For `'a`, the caller holds a lock that excludes `replace` on this chain.
+    #[inline]
     pub(crate) unsafe fn chain<'a>(&'a self) -> ChainRef<'a> {
         // SAFETY: `replace`, the only writer, is excluded (caller).
         let first = unsafe { *self.first.get() };
@@ -556,6 +572,7 @@ impl<'a> ChainMut<'a> {
 
 impl<'a> ChainRef<'a> {
     /// The pages in order.
+    #[inline]
     pub(crate) fn pages(self) -> impl Iterator<Item = ZsPageRef<'a>> {
         let mut next = Some(self.first);
         core::iter::from_fn(move || {
@@ -569,6 +586,7 @@ impl<'a> ChainRef<'a> {
     }
 
     /// Page `index`.
+    #[inline]
     pub(crate) fn page(self, index: usize) -> ZsPageRef<'a> {
         match self.pages().nth(index) {
             Some(page) => page,

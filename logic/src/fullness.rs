@@ -28,6 +28,7 @@ pub const COMPACT_SRC_ORDER: [usize; 10] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 pub const COMPACT_DST_ORDER: [usize; 10] = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1];
 
 /// Fullness group of a zspage with `inuse` of `objs_per_zspage` objects used.
+#[inline]
 pub const fn fullness_group(inuse: u32, objs_per_zspage: u32) -> usize {
     debug_assert!(inuse <= objs_per_zspage);
     if inuse == 0 {

@@ -24,6 +24,7 @@ pub struct ObjPlace {
 }
 
 /// Place of object `idx` of a zspage of class `spec`.
+#[inline]
 pub fn obj_place(spec: &ClassSpec, idx: u32) -> ObjPlace {
     debug_assert!(idx < spec.objs_per_zspage);
     let start = spec.size_bytes() * idx as usize;

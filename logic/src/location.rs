@@ -29,6 +29,7 @@ impl Location {
     /// Packs `addr` and `idx`; `None` if `addr`'s top byte is not `0xff` or
     /// its other bits are all zero (no valid metadata address looks like that,
     /// and it would make the encoding of index 0 zero).
+    #[inline]
     pub const fn new(addr: usize, idx: u8) -> Option<Location> {
         // Lossless: usize is 64 bits (asserted above).
         let addr = addr as u64;
@@ -39,24 +40,28 @@ impl Location {
     }
 
     /// Address of the zspage metadata.
+    #[inline]
     pub const fn addr(self) -> usize {
         // Lossless: usize is 64 bits (asserted above).
         ((self.0.get() & ADDR_MASK) | TOP_BYTE) as usize
     }
 
     /// Index of the object within its zspage.
+    #[inline]
     pub const fn obj_index(self) -> u8 {
         // The shift leaves exactly 8 bits.
         (self.0.get() >> INDEX_SHIFT) as u8
     }
 
     /// The packed word.
+    #[inline]
     pub const fn to_raw(self) -> u64 {
         self.0.get()
     }
 
     /// Unpacks a word made by [`Location::to_raw`]; `None` for words no
     /// location encodes to (those with the low 56 bits zero, including 0).
+    #[inline]
     pub const fn from_raw(raw: u64) -> Option<Location> {
         if raw & ADDR_MASK == 0 {
             return None;

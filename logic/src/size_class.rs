@@ -43,6 +43,7 @@ pub struct ClassSpec {
 
 impl ClassSpec {
     /// Bytes of handle header in front of each object of this class.
+    #[inline]
     pub const fn header_len(&self) -> usize {
         if self.huge {
             0
@@ -52,11 +53,13 @@ impl ClassSpec {
     }
 
     /// [`ClassSpec::size`] as `usize`.
+    #[inline]
     pub const fn size_bytes(&self) -> usize {
         self.size as usize
     }
 
     /// [`ClassSpec::pages_per_zspage`] as `usize`.
+    #[inline]
     pub const fn pages(&self) -> usize {
         self.pages_per_zspage as usize
     }
@@ -84,6 +87,7 @@ pub const fn slot_size(slot: usize) -> usize {
 /// Smallest slot holding `size` bytes, clamped to the last slot as upstream's
 /// `get_size_class_index` does (so header-included sizes up to
 /// `PAGE_SIZE + HANDLE_SIZE` land in the page-sized slot).
+#[inline]
 pub const fn slot_for_size(size: usize) -> usize {
     let slot = if size > MIN_ALLOC_SIZE {
         (size - MIN_ALLOC_SIZE).div_ceil(CLASS_DELTA)
@@ -211,11 +215,13 @@ impl ClassTable {
     }
 
     /// Class `index`. Panics if `index >= nr_classes()`.
+    #[inline]
     pub fn class(&self, index: usize) -> &ClassSpec {
         &self.classes()[index]
     }
 
     /// Class serving slot `slot` (see [`slot_for_size`]).
+    #[inline]
     pub const fn class_of_slot(&self, slot: usize) -> usize {
         self.slot_class[slot] as usize
     }
@@ -231,6 +237,7 @@ impl ClassTable {
 
     /// Class for a `len`-byte request and the bytes it occupies in its slot
     /// (`len + HANDLE_SIZE`, or just `len` in a huge class), as `zs_malloc`.
+    #[inline]
     pub fn lookup(&self, len: usize) -> Result<(usize, usize), SizeError> {
         if len == 0 {
             return Err(SizeError::Zero);
