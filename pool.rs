@@ -36,7 +36,7 @@ use crate::{
     allocator::{Allocator, DeadZspage, MOVABLE_PAGES},
     handle::{Handle, HandleSlot},
     logic::{
-        fullness::{fullness_group, ALLOC_ORDER, GROUP_EMPTY, NR_FULLNESS_GROUPS},
+        fullness::{alloc_group, fullness_group, GROUP_EMPTY, NR_FULLNESS_GROUPS},
         size_class::SizeError,
     },
     mapping::{MapMode, Mapping},
@@ -45,7 +45,7 @@ use crate::{
     zspage::{Held, Life, ReadHold, Zspage},
     CLASSES,
 };
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use kernel::{
     alloc::flags::GFP_KERNEL,
     fmt, new_spinlock,
@@ -68,6 +68,9 @@ pub(crate) struct ClassLists {
     objs_inuse: AtomicUsize,
     /// Zspages on the lists. As above.
     zspages: AtomicUsize,
+    /// Bit `g` set when `groups[g]` is not empty (`alloc_group` picks from it). Written
+    /// under the lock only.
+    occupied: AtomicU16,
 }
 
 // SAFETY: `pool` is an address; the lists name zspages that are shared between threads
@@ -120,10 +123,28 @@ impl ClassLists {
 
     /// The fullest zspage that has a free object.
     fn first_with_room(&self) -> Option<Held<'_>> {
-        ALLOC_ORDER
-            .iter()
-            .find_map(|&group| self.groups[group].first())
-            .map(|zspage| zspage.held(self))
+        let group = alloc_group(self.occupied.load(Ordering::Relaxed))?;
+        let zspage = self.groups[group].first();
+        debug_assert!(zspage.is_some(), "group {group} marked occupied but empty");
+        zspage.map(|zspage| zspage.held(self))
+    }
+
+    /// Marks `group`'s list as holding a zspage (one was just put on it).
+    #[inline]
+    fn mark_occupied(&self, group: usize) {
+        let occupied = self.occupied.load(Ordering::Relaxed);
+        self.occupied
+            .store(occupied | 1 << group, Ordering::Relaxed);
+    }
+
+    /// Clears `group`'s bit if a zspage just left its list and it is now empty.
+    #[inline]
+    fn note_left(&self, group: usize) {
+        if self.groups[group].first().is_none() {
+            let occupied = self.occupied.load(Ordering::Relaxed);
+            self.occupied
+                .store(occupied & !(1 << group), Ordering::Relaxed);
+        }
     }
 
     /// The first zspage on the first non-empty group of `order`, skipping `not`.
@@ -150,6 +171,7 @@ impl ClassLists {
         let held = self.groups[GROUP_EMPTY].push_front(zspage).held(self);
         held.set_life(Life::Listed);
         held.set_group(GROUP_EMPTY);
+        self.mark_occupied(GROUP_EMPTY);
         add(&self.zspages, 1);
         held
     }
@@ -166,6 +188,8 @@ impl ClassLists {
             // SAFETY: a listed zspage is on the list of the group its state names.
             unsafe { self.groups[old].move_to(zspage.zspage(), &self.groups[group]) };
             zspage.set_group(group);
+            self.note_left(old);
+            self.mark_occupied(group);
         }
     }
 
@@ -196,6 +220,7 @@ impl ClassLists {
         );
         // SAFETY: a listed zspage is on the list of the group its state names.
         let zspage_box = unsafe { self.groups[zspage.group()].remove(zspage.zspage()) };
+        self.note_left(zspage.group());
         add(&self.zspages, -1);
         zspage.set_life(Life::Dead);
         zspage.unlink_pages();
@@ -264,6 +289,7 @@ impl Pool {
                 groups: [const { List::new() }; NR_FULLNESS_GROUPS],
                 objs_inuse: AtomicUsize::new(0),
                 zspages: AtomicUsize::new(0),
+                occupied: AtomicU16::new(0),
             };
             classes.push(
                 KBox::pin_init(new_spinlock!(lists, "rust_zsmalloc_class"), GFP_KERNEL)?,

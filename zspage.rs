@@ -22,9 +22,9 @@
 use crate::{
     logic::{
         fullness::GROUP_EMPTY,
-        layout::{obj_place, ObjPlace},
+        layout::{obj_place, objs_starting_in_page, ObjPlace},
         location::Location,
-        size_class::{ClassSpec, MAX_OBJS_PER_ZSPAGE, MAX_PAGES_PER_ZSPAGE},
+        size_class::{ClassSpec, MAX_OBJS_PER_ZSPAGE, MAX_PAGES_PER_ZSPAGE, PAGE_SIZE},
         zspage_lock::{WriteGuard, ZspageLock},
     },
     pool::{ClassLists, Pool},
@@ -134,22 +134,20 @@ impl Zspage {
         }
         let mut pages = PageChain::new(pages.into_iter().flatten())?;
         // Every object free, chained in index order (a huge zspage's one object needs no
-        // header). The pages are fresh and ours alone: written through the exclusive chain.
+        // header). The pages are fresh and ours alone: written through the exclusive chain,
+        // a page at a time (objects start at 16-byte multiples, so a header never spans).
         if !spec.huge {
-            let mut chain = pages.chain_mut();
-            for idx in 0..spec.objs_per_zspage {
-                let next = if idx + 1 < spec.objs_per_zspage {
-                    idx + 1
-                } else {
-                    u32::from(FREE_END)
-                };
-                let place = obj_place(spec, idx);
-                chain.write(
-                    place.page,
-                    place.offset,
-                    &((next as usize) << 1).to_ne_bytes(),
-                );
-            }
+            pages.chain_mut().write_words(|page, write| {
+                for idx in objs_starting_in_page(spec, page) {
+                    let next = if idx + 1 < spec.objs_per_zspage {
+                        idx + 1
+                    } else {
+                        u32::from(FREE_END)
+                    };
+                    let offset = (spec.size_bytes() * idx as usize) % PAGE_SIZE;
+                    write(offset, (next as usize) << 1);
+                }
+            });
         }
         // INVARIANT: the chain holds the `spec.pages()` pages allocated above; `pool`
         // allocates the zspage.
@@ -562,6 +560,7 @@ impl<'a> ReadHold<'a> {
     /// object `idx` is allocated in `zspage` to a handle it borrows mutably for `'a`.
     /// `zspage` may be borrowed for less than `'a`: the hold keeps it alive (an allocated
     /// object's zspage is never retired).
+    #[inline]
     pub(crate) unsafe fn new(zspage: &Zspage, idx: u32) -> Self {
         // SAFETY: the zspage holds object `idx`, whose handle the caller borrows for `'a`,
         // and the read hold keeps compaction from moving it: the zspage is not retired (or

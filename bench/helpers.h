@@ -8,6 +8,7 @@
 unsigned int rzsb_param_rounds(void);
 unsigned int rzsb_param_objects(void);
 unsigned int rzsb_param_run_ms(void);
+unsigned int rzsb_param_only(void);
 bool rzsb_kthread_run(int (*fn)(void *), void *data, const char *name);
 unsigned long rzsb_slab_pages(void);
 unsigned long rzsb_free_pages(void);

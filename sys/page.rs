@@ -562,11 +562,16 @@ impl<'a> ChainMut<'a> {
         self.0.pages()
     }
 
-    /// Writes `bytes` at `offset` in page `index`.
-    pub(crate) fn write(&mut self, index: usize, offset: usize, bytes: &[u8]) {
-        // SAFETY: the chain is borrowed exclusively, so nobody else reads or writes its
-        // pages' bytes through it.
-        unsafe { self.0.page(index).write(offset, bytes) };
+    /// Writes words into the pages, in page order: `f` gets each page's index and a way to
+    /// store a word at an offset in it (one walk of the chain for the whole zspage).
+    pub(crate) fn write_words(&mut self, mut f: impl FnMut(usize, &mut dyn FnMut(usize, usize))) {
+        for (index, page) in self.0.pages().enumerate() {
+            f(index, &mut |offset, value| {
+                // SAFETY: the chain is borrowed exclusively, so nobody else reads or writes
+                // its pages' bytes through it.
+                unsafe { page.write_word(offset, value) }
+            });
+        }
     }
 }
 
