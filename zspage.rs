@@ -180,7 +180,7 @@ impl Zspage {
 
     #[inline]
     pub(crate) fn spec(&self) -> &'static ClassSpec {
-        CLASSES.class(usize::from(self.class))
+        CLASSES.class_u8(self.class)
     }
 
     #[inline]
@@ -589,7 +589,9 @@ impl<'a> ReadHold<'a> {
     /// The object's payload length (the class size minus the header).
     #[inline]
     pub(crate) fn payload_len(&self) -> usize {
-        self.zspage.spec().size_bytes() - self.zspage.spec().header_len()
+        let spec = self.zspage.spec();
+        // A class's size is never below its header (8 bytes at least: `MIN_ALLOC_SIZE`).
+        spec.size_bytes().wrapping_sub(spec.header_len())
     }
 
     /// Whether the object spans two pages (then it is reached by copying).

@@ -27,9 +27,11 @@ pub struct ObjPlace {
 #[inline]
 pub fn obj_place(spec: &ClassSpec, idx: u32) -> ObjPlace {
     debug_assert!(idx < spec.objs_per_zspage);
-    let start = spec.size_bytes() * idx as usize;
+    // Wrapping: `idx < objs_per_zspage`, so `start` is within the zspage; no overflow check
+    // on this hot path (every object access computes a place).
+    let start = spec.size_bytes().wrapping_mul(idx as usize);
     let offset = start % PAGE_SIZE;
-    let room = PAGE_SIZE - offset;
+    let room = PAGE_SIZE.wrapping_sub(offset);
     ObjPlace {
         page: start / PAGE_SIZE,
         offset,

@@ -137,13 +137,18 @@ const fn slot_spec(slot: usize) -> ClassSpec {
     }
 }
 
+// `ClassTable::classes` has 256 entries and classes are `u8` indices.
+const _: () = assert!(NR_CLASS_SLOTS <= 256);
+
 /// The merged size classes, computed at compile time:
 /// `static CLASSES: ClassTable = ClassTable::new();`.
 ///
 /// Class indices run from 0 (smallest size) to `nr_classes() - 1`.
 #[derive(Clone, Debug)]
 pub struct ClassTable {
-    classes: [ClassSpec; NR_CLASS_SLOTS],
+    /// Indexed by class; 256 entries (the rest empty) so that a `u8` index needs no bounds
+    /// check (`class_u8`, on every object access).
+    classes: [ClassSpec; 256],
     nr_classes: usize,
     slot_class: [u8; NR_CLASS_SLOTS],
     huge_class_size: usize,
@@ -184,7 +189,7 @@ impl ClassTable {
             slot_desc[slot] = (nr - 1) as u8;
         }
 
-        let mut classes = [empty; NR_CLASS_SLOTS];
+        let mut classes = [empty; 256];
         let mut i = 0;
         while i < nr {
             classes[i] = desc[nr - 1 - i];
@@ -218,6 +223,13 @@ impl ClassTable {
     #[inline]
     pub fn class(&self, index: usize) -> &ClassSpec {
         &self.classes()[index]
+    }
+
+    /// Class `index` as a zspage stores it: no bounds check (every `u8` is in the table; one
+    /// past `nr_classes()` is an empty spec, never stored by a zspage).
+    #[inline]
+    pub fn class_u8(&self, index: u8) -> &ClassSpec {
+        &self.classes[usize::from(index)]
     }
 
     /// Class serving slot `slot` (see [`slot_for_size`]).
