@@ -4,11 +4,22 @@
 //! the count of pages linked to the migration core, and the end of a zspage's life.
 //!
 //! Module exit (dropping the `Allocator`) waits for every retired zspage's RCU callback
-//! (`rcu_barrier`) and for every page still linked to this module's movable operations.
+//! (`rcu_barrier`), releases the pages the RCU free path had to leave (`release_deferred`),
+//! and waits for every page still linked to this module's movable operations.
+//!
+//! Why some pages are left: the RCU free path may not sleep, so it drops a page's link to
+//! the movable operations only if the page lock is free. A busy lock means the migration
+//! core (or a scanner of it) has the page, but 6.12 does not promise a callback: memory
+//! offlining's `do_migrate_range` or a second `isolate_movable_page` can hold the lock only
+//! to find the page isolated and leave, and the path that isolated it then frees it without
+//! a callback if ours was the other reference (`migrate_folio_unmap`'s refcount-1 shortcut),
+//! with the link never dropped. So such a zspage keeps its pages, and with them the
+//! module's references (the core can then never take that shortcut), until the module's
+//! work drops the links under `lock_page`, which may sleep.
 
 use crate::{
     handle::HandleSlot,
-    sys::{self, CpuBuffers, DebugfsDir, KmemCache, SlabBox},
+    sys::{self, BoxStack, CpuBuffers, DebugfsDir, KmemCache, LockWait, SlabBox},
     testing,
     zspage::Zspage,
 };
@@ -18,6 +29,10 @@ use kernel::{alloc::flags::GFP_KERNEL, prelude::*, str::CStr};
 /// Pages currently linked to this module's movable operations (registered and not yet
 /// released). Module exit waits for it to reach zero.
 pub(crate) static MOVABLE_PAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// Dead zspages with a page whose lock was busy when the RCU free path came: released by
+/// the module's work (`release_deferred`).
+static DEFERRED: BoxStack<Zspage> = BoxStack::new();
 
 /// The module's allocator.
 pub(crate) struct Allocator {
@@ -80,6 +95,9 @@ impl Drop for Allocator {
         // Retired zspages are freed by RCU callbacks into `zspages`: let them all run before
         // the cache (and the module's code) goes away.
         sys::rcu_barrier();
+        // No callback queues more now: finish the work queued, then release what is left.
+        sys::flush_module_work();
+        release_deferred();
         // Pages the migration core held when their zspage died still point at this module's
         // movable operations until the core calls back; the code must stay until then.
         let mut waited = 0u32;
@@ -124,12 +142,32 @@ impl DeadZspage {
     }
 }
 
-/// Drops a dead zspage: links of its pages to the migration core go where their locks are
-/// free (a page the core holds keeps its link until the core calls back and finds no
-/// zspage), then the pages and the metadata.
+/// Drops a dead zspage (atomic context): links of its pages to the migration core go where
+/// their locks are free, then the pages and the metadata; a zspage with a page whose lock
+/// was busy goes, whole, to the module's work instead (see the top of this file).
 fn free_dead(mut zspage: SlabBox<Zspage>) {
-    let released = zspage.get_mut().release_movable_pages();
+    let (released, busy) = zspage.get_mut().release_movable_pages(LockWait::No);
     MOVABLE_PAGES.fetch_sub(released, Ordering::Relaxed);
+    // The mutation: put the busy pages now and count on the core's next callback.
+    if busy > 0 && !testing::MUTATE_PUT_BUSY_PAGE {
+        DEFERRED.push(zspage);
+        sys::schedule_module_work();
+    }
+}
+
+/// Releases the dead zspages the RCU free path left: drops every page's remaining link
+/// under its lock (waiting for it), then frees the pages and the metadata. Process context.
+pub(crate) fn release_deferred() {
+    DEFERRED.pop_all(|mut zspage| {
+        let (released, _) = zspage.get_mut().release_movable_pages(LockWait::Yes);
+        MOVABLE_PAGES.fetch_sub(released, Ordering::Relaxed);
+    });
+}
+
+/// The module's work (`sys::schedule_module_work`).
+#[no_mangle]
+extern "C" fn rzs_module_work() {
+    release_deferred();
 }
 
 impl sys::RcuDrop for Zspage {

@@ -13,11 +13,12 @@
 //! handle (seed 001's race has nothing to race on): it replaces one entry of the zspage's
 //! page chain, under both locks, after the page is copied.
 //!
-//! Dead zspages' pages: the free path does not lock pages (seed 000). It drops a page's
-//! link to these operations only if the page lock is free; otherwise the migration core
-//! holds the page and its next callback, finding no zspage, drops the link under the lock
-//! the core holds (`__ClearPageMovable` requires it). `MOVABLE_PAGES` counts the links, and
-//! module exit waits for it to reach zero.
+//! Dead zspages' pages: the free path does not wait for page locks (seed 000). It drops a
+//! page's link to these operations only if the page lock is free; otherwise the zspage
+//! keeps its pages (and the module's references) until the module's work drops the links
+//! under `lock_page` (`allocator.rs`), unless a callback of the core, finding no zspage,
+//! drops one first under the lock the core holds (`__ClearPageMovable` requires it).
+//! `MOVABLE_PAGES` counts the links, and module exit waits for it to reach zero.
 
 use crate::{
     allocator::MOVABLE_PAGES,

@@ -22,6 +22,9 @@ pub(crate) const MUTATE_REPOINT_AFTER_UNLOCK: bool = cfg!(zs_mutate_repoint_afte
 pub(crate) const MUTATE_BLOCKING_WRITER: bool = cfg!(zs_mutate_blocking_writer);
 /// Take an emptied zspage off its lists only after the pool lock was dropped (seed 002).
 pub(crate) const MUTATE_KILL_AFTER_UNLOCK: bool = cfg!(zs_mutate_kill_after_unlock);
+/// Put a dead zspage's page whose lock was busy at RCU-free time, leaving its link to the
+/// migration core's next callback, which 6.12 does not promise (the rmmod hang).
+pub(crate) const MUTATE_PUT_BUSY_PAGE: bool = cfg!(zs_mutate_put_busy_page);
 
 /// Fault injection and the live page count.
 pub(crate) mod fault {

@@ -28,7 +28,9 @@ use crate::{
         zspage_lock::{WriteGuard, ZspageLock},
     },
     pool::{ClassLists, Pool},
-    sys::{self, ChainRef, Gfp, Linked, Links, MovableRelease, PageChain, SlabBox, ZsPage},
+    sys::{
+        self, ChainRef, Gfp, Linked, Links, LockWait, MovableRelease, PageChain, SlabBox, ZsPage,
+    },
     testing, CLASSES,
 };
 use core::sync::atomic::{AtomicU16, AtomicU8, AtomicUsize, Ordering};
@@ -247,14 +249,19 @@ impl Zspage {
             .count()
     }
 
-    /// Drops the pages' links to the migration core where their locks are free, for the
-    /// RCU free path (the zspage is unreachable: `&mut`); returns how many it dropped.
-    pub(crate) fn release_movable_pages(&mut self) -> usize {
-        self.pages
-            .chain_mut()
-            .pages()
-            .filter(|page| page.release_movable() == MovableRelease::Released)
-            .count()
+    /// Drops the pages' links to the migration core (the zspage is unreachable: `&mut`);
+    /// with `LockWait::No` only where the page locks are free. Returns how many links it
+    /// dropped and how many pages it left linked because their lock was busy.
+    pub(crate) fn release_movable_pages(&mut self, wait: LockWait) -> (usize, usize) {
+        let (mut released, mut busy) = (0, 0);
+        for page in self.pages.chain_mut().pages() {
+            match page.release_movable(wait) {
+                MovableRelease::Released => released += 1,
+                MovableRelease::Busy => busy += 1,
+                MovableRelease::AlreadyReleased => {}
+            }
+        }
+        (released, busy)
     }
 }
 

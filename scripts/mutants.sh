@@ -17,6 +17,7 @@ declare -A TARGETS=(
 	[repoint_after_unlock]="seed001_write_after_move"
 	[blocking_writer]="seed004_migration_meets_reader"
 	[kill_after_unlock]="seed002_emptied_zspage_stays_off_lists"
+	[put_busy_page]="dead_page_lock_busy_no_callback"
 )
 # A hung guest (the blocking writer spins on a reader) ends at this timeout.
 declare -A TIMEOUT=([blocking_writer]=150)

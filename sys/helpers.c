@@ -14,6 +14,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/workqueue.h>
 #include "helpers.h"
 
 void rzs_rcu_read_lock(void)
@@ -134,6 +135,40 @@ void rzs_unlock_page(struct page *page)
 	unlock_page(page);
 }
 
+/* For the KUnit module, which acts as the migration core. */
+int rzs_page_ref_count(struct page *page)
+{
+	return page_ref_count(page);
+}
+
+void rzs_put_page(struct page *page)
+{
+	put_page(page);
+}
+
+/*
+ * The module's one work item: the crate's rzs_module_work() (allocator.rs) in process
+ * context. A static per module (the KUnit module links this file too).
+ */
+void rzs_module_work(void);
+
+static void rzs_module_work_fn(struct work_struct *work)
+{
+	rzs_module_work();
+}
+
+static DECLARE_WORK(rzs_work, rzs_module_work_fn);
+
+void rzs_schedule_module_work(void)
+{
+	schedule_work(&rzs_work);
+}
+
+void rzs_flush_module_work(void)
+{
+	flush_work(&rzs_work);
+}
+
 void rzs_cond_resched(void)
 {
 	cond_resched();
@@ -145,14 +180,17 @@ void rzs_msleep(unsigned int msecs)
 }
 
 /*
- * Drops a page's link to this module's movable_operations if its lock can be had without
- * waiting: 1 released, 2 no longer movable (a callback released it), 0 lock busy.
+ * Drops a page's link to this module's movable_operations under its lock: with !wait only
+ * if the lock can be had without waiting. 1 released, 2 no longer movable (a callback
+ * released it), 0 lock busy (only with !wait).
  */
-int rzs_release_movable(struct page *page)
+int rzs_release_movable(struct page *page, bool wait)
 {
 	int ret = 2;
 
-	if (!trylock_page(page))
+	if (wait)
+		lock_page(page);
+	else if (!trylock_page(page))
 		return 0;
 	if (__PageMovable(page) && page_movable_ops(page)) {
 		__ClearPageMovable(page);

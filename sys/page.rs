@@ -27,7 +27,11 @@ extern "C" {
     fn rzs_get_page(page: *mut bindings::page);
     fn rzs_trylock_page(page: *mut bindings::page) -> bool;
     fn rzs_unlock_page(page: *mut bindings::page);
-    fn rzs_release_movable(page: *mut bindings::page) -> i32;
+    fn rzs_release_movable(page: *mut bindings::page, wait: bool) -> i32;
+    #[allow(dead_code, reason = "for the KUnit module")]
+    fn rzs_page_ref_count(page: *mut bindings::page) -> i32;
+    #[allow(dead_code, reason = "for the KUnit module")]
+    fn rzs_put_page(page: *mut bindings::page);
     fn rzs_clear_movable_locked(page: *mut bindings::page) -> bool;
     #[allow(dead_code, reason = "for the KUnit module")]
     fn rzs_page_movable(page: *mut bindings::page) -> bool;
@@ -39,6 +43,15 @@ pub(crate) enum MovableRelease {
     Released,
     AlreadyReleased,
     Busy,
+}
+
+/// Whether `ZsPage::release_movable` may wait for the page lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LockWait {
+    /// Only take a free lock (atomic context: the RCU free path).
+    No,
+    /// Sleep until the lock is free (process context).
+    Yes,
 }
 
 /// One page of a zspage, owned: one reference, put on drop.
@@ -204,13 +217,18 @@ impl ZsPage {
         true
     }
 
-    /// Unregisters the page from the migration core if its lock can be had without
-    /// waiting (the free path may not sleep). `Released` if this call dropped the link;
-    /// `AlreadyReleased` if a callback did; `Busy` if somebody holds the page lock.
-    pub(crate) fn release_movable(&self) -> MovableRelease {
+    /// Unregisters the page from the migration core under its lock: with `LockWait::No`
+    /// only if the lock can be had without waiting (the RCU free path may not sleep).
+    /// `Released` if this call dropped the link; `AlreadyReleased` if a callback did; `Busy`
+    /// if somebody holds the page lock (never with `LockWait::Yes`).
+    pub(crate) fn release_movable(&self, wait: LockWait) -> MovableRelease {
+        if wait == LockWait::Yes {
+            super::might_sleep();
+        }
         // SAFETY: owned page (type invariant); the helper takes the page lock around
-        // `__ClearPageMovable`, which requires it.
-        match unsafe { rzs_release_movable(self.page.as_ptr()) } {
+        // `__ClearPageMovable`, which requires it, and sleeps for it only when asked to, in
+        // process context (checked above).
+        match unsafe { rzs_release_movable(self.page.as_ptr(), wait == LockWait::Yes) } {
             1 => MovableRelease::Released,
             2 => MovableRelease::AlreadyReleased,
             _ => MovableRelease::Busy,
@@ -437,14 +455,45 @@ pub(crate) mod raw {
     }
 
     /// Whether `page` is still linked to movable operations (the core's check before a
-    /// putback).
+    /// putback); a snapshot unless the caller holds the page lock.
     ///
     /// # Safety
     ///
-    /// `page` is a live page the caller holds locked.
+    /// `page` is a live page.
     pub(crate) unsafe fn is_movable(page: *mut bindings::page) -> bool {
-        // SAFETY: live and locked (caller).
+        // SAFETY: live (caller); the helper only reads the page's mapping word.
         unsafe { rzs_page_movable(page) }
+    }
+
+    /// The page's reference count.
+    ///
+    /// # Safety
+    ///
+    /// `page` is a live page.
+    pub(crate) unsafe fn ref_count(page: *mut bindings::page) -> i32 {
+        // SAFETY: live page (caller).
+        unsafe { rzs_page_ref_count(page) }
+    }
+
+    /// Takes a reference on `page` (as the migration core's scanners do before they lock
+    /// it).
+    ///
+    /// # Safety
+    ///
+    /// `page` is a live page.
+    pub(crate) unsafe fn get(page: *mut bindings::page) {
+        // SAFETY: live page (caller).
+        unsafe { rzs_get_page(page) }
+    }
+
+    /// Puts a reference taken with `get` (the page is freed if it was the last).
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a reference on `page`, which it gives up.
+    pub(crate) unsafe fn put(page: *mut bindings::page) {
+        // SAFETY: the caller's own reference (caller).
+        unsafe { rzs_put_page(page) }
     }
 
     /// Unlocks a page locked by `try_lock`.

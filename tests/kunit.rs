@@ -119,10 +119,12 @@ fn new_pool() -> Pin<KBox<Pool>> {
 
 const GFP: Gfp = Gfp(kernel::bindings::GFP_KERNEL);
 
-/// Pages of retired zspages go back one RCU grace period after retirement: wait for every
+/// Pages of retired zspages go back one RCU grace period after retirement (or, for a page
+/// whose lock was busy then, when the module's work has released it): wait for every
 /// pending retirement, then count the module's live zspage pages.
 fn settled_live_pages() -> isize {
     sys::rcu_barrier();
+    sys::flush_module_work();
     fault::LIVE_PAGES.load(Ordering::Relaxed)
 }
 
@@ -697,6 +699,69 @@ fn seed000_free_while_isolated(test: &Test) {
     check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), movable_before);
 }
 
+/// The rmmod hang: a zspage dies while another path holds one of its pages locked and
+/// leaves without a callback (memory offlining's `do_migrate_range`, or a second scanner
+/// that finds the page isolated). 6.12's isolating path then frees the page without a
+/// callback if its reference is the last (`migrate_folio_unmap`); had the RCU free path
+/// put the module's reference on the busy page, its link to the movable operations would
+/// never be dropped and module exit would wait for it forever. The module must keep its
+/// reference and drop the link later, under the page lock, from process context.
+fn dead_page_lock_busy_no_callback(test: &Test) {
+    use sys::test_pages;
+    let pool = new_pool();
+    let (movable_before, pages_before) =
+        (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
+    let Ok(handle) = pool.malloc(100, GFP) else {
+        test.fail(file!(), line!(), "malloc failed");
+        return;
+    };
+    let Some(page) = NonNull::new(pool.object_place(&handle).1) else {
+        test.fail(file!(), line!(), "no page behind the object");
+        pool.free(handle);
+        return;
+    };
+    let page = page.as_ptr();
+    // Act as the core: the isolating path's reference, then a second scanner's lock.
+    // SAFETY: a live page of the pool (its zspage holds it); the reference keeps it live
+    // until the `put` below.
+    unsafe { test_pages::get(page) };
+    // SAFETY: live (referenced above).
+    let locked = unsafe { test_pages::try_lock(page) };
+    // The zspage dies and its RCU free runs while the lock is held.
+    pool.free(handle);
+    sys::rcu_barrier();
+    // SAFETY: live (referenced above).
+    let (refs_at_free, linked_at_free) =
+        unsafe { (test_pages::ref_count(page), test_pages::is_movable(page)) };
+    if locked {
+        // The scanner leaves without a callback.
+        // SAFETY: locked above by this case.
+        unsafe { test_pages::unlock(page) };
+    }
+    // The module's work runs (it may have been waiting for the lock just dropped).
+    sys::flush_module_work();
+    // SAFETY: live (referenced above).
+    let (refs_after, linked_after) =
+        unsafe { (test_pages::ref_count(page), test_pages::is_movable(page)) };
+    if refs_after == 1 && linked_after {
+        // The isolating path's shortcut frees the page with its link (mm/migrate.c): give
+        // the count back so that module exit does not wait for it forever; the checks
+        // below report the failure.
+        MOVABLE_PAGES.fetch_sub(1, Ordering::Relaxed);
+    }
+    // SAFETY: the reference taken above, given up here.
+    unsafe { test_pages::put(page) };
+    check!(test, locked);
+    // Freed under a busy lock: the link stays, and so does the module's reference.
+    check!(test, linked_at_free);
+    check_eq!(test, refs_at_free, 2);
+    // Released later under the lock, with no callback from the core.
+    check!(test, !linked_after);
+    check_eq!(test, refs_after, 1);
+    check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), movable_before);
+    check_eq!(test, settled_live_pages(), pages_before);
+}
+
 fn free_hook_handle(point: hooks::Point) {
     if point == hooks::Point::AfterPageLookup {
         let raw = HOOK_HANDLE.swap(0, Ordering::AcqRel);
@@ -1180,6 +1245,7 @@ kunit_suite! {
         seed001_write_after_move,
         seed002_emptied_zspage_stays_off_lists,
         seed003_free_mid_migration,
+        dead_page_lock_busy_no_callback,
         stress_concurrent,
         #[cfg(zs_inject_kunit_fail)]
         injected_failure,

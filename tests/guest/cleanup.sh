@@ -4,6 +4,10 @@ set +e
 # First stop what the scenario left running (before swap goes away under it): background
 # loops poll these files, held zstest runs wait for the release file.
 rm -f /tmp/churn /tmp/busy
+# fault-inject's failure injection off.
+for d in /sys/kernel/debug/fail_page_alloc /sys/kernel/debug/failslab; do
+	[ -w $d/probability ] && echo 0 >$d/probability
+done
 touch /tmp/zstest.release
 # cpu-hotplug's toggle loop ends (after bringing CPU1 back) once /tmp/churn is gone; then
 # CPU1 must be online for the next scenario.
