@@ -53,6 +53,11 @@ for crate in logic guest-tools; do
 	fi
 done
 
+# The lock protocols under loom (logic/src/loom_models), and each loom mutant failing them.
+step "host: loom models and mutants (scripts/loom.sh)"
+bash scripts/loom.sh >>"$results" 2>"$logs/loom.stderr" ||
+	echo "FAIL host:loom:script: scripts/loom.sh failed, see $logs/loom.stderr" >>"$results"
+
 # The harness's own verdict: good synthetic logs pass, each kind of bad one fails.
 step "host: harness self-test (checkers on synthetic logs)"
 bash scripts/run-checker.sh harness-selftest "$results" python3 scripts/check-console-selftest.py

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Pure logic of rust_zsmalloc: size classes, object layout, location
-//! encoding, fullness groups and the per-zspage lock.
+//! encoding, fullness groups and the per-zspage lock, whose protocols are checked
+//! exhaustively on the host with loom (`loom_models`).
 //!
 //! Everything here is safe `core`-only Rust so that it can be unit-tested on
 //! the host with `cargo test` and compiled unchanged into the kernel module,
@@ -10,10 +11,19 @@
 //! refer to each other only through `super::`.
 
 #![cfg_attr(not(test), no_std)]
-#![forbid(unsafe_code)]
+// The loom build's models read and write `loom::cell::UnsafeCell`s (loom's race detector),
+// which takes `unsafe`; everything else, and every build but that one, forbids it.
+#![cfg_attr(not(all(test, loom)), forbid(unsafe_code))]
+#![cfg_attr(all(test, loom), deny(unsafe_code))]
 
 pub mod fullness;
 pub mod layout;
 pub mod location;
 pub mod size_class;
+mod sync;
 pub mod zspage_lock;
+
+// The loom models of the lock protocols (host only: `RUSTFLAGS="--cfg loom" cargo test`).
+#[cfg(all(test, loom))]
+#[allow(unsafe_code)]
+mod loom_models;

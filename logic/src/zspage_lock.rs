@@ -17,11 +17,39 @@
 //!   whatever one holder wrote is visible to the next.
 //!
 //! The state is a single `AtomicI32`: `n >= 0` readers, or [`WRITE_LOCKED`].
+//!
+//! The host's loom run checks these rules on this very code (`loom_models::zspage_lock`),
+//! every interleaving and weak-memory outcome within its bounds; each `zs_loom_mutant`
+//! named below breaks one rule or ordering there, and loom must catch it.
 
-use core::hint::spin_loop;
-use core::sync::atomic::{AtomicI32, Ordering};
+use super::sync::{spin_loop, AtomicI32, Ordering};
 
 const UNLOCKED: i32 = 0;
+
+/// Taking a read hold acquires (loom mutant `lock_read_acquire_relaxed`).
+const READ_ACQUIRE: Ordering = if cfg!(zs_loom_mutant = "lock_read_acquire_relaxed") {
+    Ordering::Relaxed
+} else {
+    Ordering::Acquire
+};
+/// Ending a read hold releases (loom mutant `lock_read_release_relaxed`).
+const READ_RELEASE: Ordering = if cfg!(zs_loom_mutant = "lock_read_release_relaxed") {
+    Ordering::Relaxed
+} else {
+    Ordering::Release
+};
+/// Taking the write hold acquires (loom mutant `lock_write_acquire_relaxed`).
+const WRITE_ACQUIRE: Ordering = if cfg!(zs_loom_mutant = "lock_write_acquire_relaxed") {
+    Ordering::Relaxed
+} else {
+    Ordering::Acquire
+};
+/// Ending the write hold releases (loom mutant `lock_write_release_relaxed`).
+const WRITE_RELEASE: Ordering = if cfg!(zs_loom_mutant = "lock_write_release_relaxed") {
+    Ordering::Relaxed
+} else {
+    Ordering::Release
+};
 /// Lock state while a writer holds the lock.
 pub const WRITE_LOCKED: i32 = -1;
 
@@ -33,7 +61,16 @@ pub struct ZspageLock {
 
 impl ZspageLock {
     /// An unlocked lock.
+    #[cfg(not(all(test, loom)))]
     pub const fn new() -> Self {
+        Self {
+            state: AtomicI32::new(UNLOCKED),
+        }
+    }
+
+    /// An unlocked lock (loom's atomics have no `const` constructor).
+    #[cfg(all(test, loom))]
+    pub fn new() -> Self {
         Self {
             state: AtomicI32::new(UNLOCKED),
         }
@@ -48,13 +85,13 @@ impl ZspageLock {
                 (0..i32::MAX).contains(&cur),
                 "zspage lock: bad reader count {cur}"
             );
-            match self.state.compare_exchange_weak(
-                cur,
-                cur + 1,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
+            match self
+                .state
+                .compare_exchange_weak(cur, cur + 1, READ_ACQUIRE, Ordering::Relaxed)
+            {
                 Ok(_) => return Some(ReadGuard { lock: self }),
+                // Loom mutant `lock_reader_gives_up`: a racing reader makes this fail.
+                Err(_) if cfg!(zs_loom_mutant = "lock_reader_gives_up") => return None,
                 Err(now) => cur = now,
             }
         }
@@ -76,10 +113,18 @@ impl ZspageLock {
     /// Takes the write hold if nobody holds the lock; never waits.
     pub fn try_write(&self) -> Option<WriteGuard<'_>> {
         // Strong exchange: fail only on real contention, not spuriously.
-        self.state
-            .compare_exchange(UNLOCKED, WRITE_LOCKED, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| WriteGuard { lock: self })
+        let take = || {
+            self.state
+                .compare_exchange(UNLOCKED, WRITE_LOCKED, WRITE_ACQUIRE, Ordering::Relaxed)
+        };
+        let mut taken = take();
+        // Loom mutant `lock_writer_waits`: a writer that waits for the readers to leave
+        // (seed 004's `blocking_writer`); a reader that waits for that writer never gets out.
+        while cfg!(zs_loom_mutant = "lock_writer_waits") && taken.is_err() {
+            spin_loop();
+            taken = take();
+        }
+        taken.ok().map(|_| WriteGuard { lock: self })
     }
 
     /// Takes a read hold that is not tied to a Rust scope, as [`read`] does;
@@ -95,7 +140,7 @@ impl ZspageLock {
     /// Ends a hold taken by [`ZspageLock::read_acquire`]. Calling it without
     /// such a hold corrupts the lock (caught by a debug assertion).
     pub fn read_release(&self) {
-        let prev = self.state.fetch_sub(1, Ordering::Release);
+        let prev = self.state.fetch_sub(1, READ_RELEASE);
         debug_assert!(
             prev > 0,
             "zspage lock: read release without a reader ({prev})"
@@ -149,12 +194,13 @@ impl WriteGuard<'_> {
 
 impl Drop for WriteGuard<'_> {
     fn drop(&mut self) {
-        let prev = self.lock.state.swap(UNLOCKED, Ordering::Release);
+        let prev = self.lock.state.swap(UNLOCKED, WRITE_RELEASE);
         debug_assert_eq!(prev, WRITE_LOCKED);
     }
 }
 
-#[cfg(test)]
+// Real threads: without loom only (loom's atomics work only inside a loom model).
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
