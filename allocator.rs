@@ -148,8 +148,11 @@ impl DeadZspage {
 fn free_dead(mut zspage: SlabBox<Zspage>) {
     let (released, busy) = zspage.get_mut().release_movable_pages(LockWait::No);
     MOVABLE_PAGES.fetch_sub(released, Ordering::Relaxed);
-    // The mutation: put the busy pages now and count on the core's next callback.
-    if busy > 0 && !testing::MUTATE_PUT_BUSY_PAGE {
+    // The put_busy_page mutation: put the busy pages now and count on the core's next
+    // callback. The no_grace_period mutation frees everything at once as well: deferring a
+    // busy zspage would keep its metadata alive past the lookups that seed 003's test makes
+    // while the migration core holds a page, which is the use-after-free it must show.
+    if busy > 0 && !testing::MUTATE_PUT_BUSY_PAGE && !testing::MUTATE_NO_GRACE_PERIOD {
         DEFERRED.push(zspage);
         sys::schedule_module_work();
     }

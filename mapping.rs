@@ -136,6 +136,7 @@ impl<'a> Mapping<'a> {
 }
 
 impl Drop for Mapping<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let (Some(hold), Some(copy)) = (self.hold.as_mut(), self.copy.as_mut()) {
             if MapMode::from_tag(copy.tag()).copies_back() {

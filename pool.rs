@@ -41,14 +41,16 @@ use crate::{
     },
     mapping::{MapMode, Mapping},
     migrate::MOVABLE_OPS,
-    sys::{self, CpuBuffers, DebugfsDir, Gfp, List, RcuReadGuard, RcuReader, SlabBox},
+    sys::{
+        self, CpuBuffers, DebugfsDir, Gfp, InlineSpinLock, List, RcuReadGuard, RcuReader, SlabBox,
+    },
     zspage::{Held, Life, ReadHold, Zspage},
     CLASSES,
 };
 use core::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use kernel::{
     alloc::flags::GFP_KERNEL,
-    fmt, new_spinlock,
+    c_str, fmt, new_spinlock,
     prelude::*,
     str::{CStr, CString},
     sync::SpinLock,
@@ -250,7 +252,7 @@ pub(crate) struct Pool {
     #[pin]
     pub(crate) inner: SpinLock<PoolWide>,
     /// One lock and collection per size class, indexed like `CLASSES`.
-    classes: KVec<Pin<KBox<SpinLock<ClassLists>>>>,
+    classes: KVec<Pin<KBox<InlineSpinLock<ClassLists>>>>,
     /// Pages held by the pool's zspages (readable without a lock, and through debugfs);
     /// changed only when a zspage is made or retired.
     pub(crate) total_pages: AtomicUsize,
@@ -292,7 +294,14 @@ impl Pool {
                 occupied: AtomicU16::new(0),
             };
             classes.push(
-                KBox::pin_init(new_spinlock!(lists, "rust_zsmalloc_class"), GFP_KERNEL)?,
+                KBox::pin_init(
+                    InlineSpinLock::new(
+                        lists,
+                        c_str!("rust_zsmalloc_class"),
+                        kernel::static_lock_class!(),
+                    ),
+                    GFP_KERNEL,
+                )?,
                 GFP_KERNEL,
             )?;
         }
@@ -326,12 +335,12 @@ impl Pool {
 
     /// The lock and collection of size class `class`.
     #[inline]
-    pub(crate) fn class(&self, class: usize) -> &SpinLock<ClassLists> {
+    pub(crate) fn class(&self, class: usize) -> &InlineSpinLock<ClassLists> {
         &self.classes[class]
     }
 
     /// Every class's lock and collection, in class order.
-    pub(crate) fn classes(&self) -> impl Iterator<Item = &SpinLock<ClassLists>> + '_ {
+    pub(crate) fn classes(&self) -> impl Iterator<Item = &InlineSpinLock<ClassLists>> + '_ {
         self.classes.iter().map(|class| &**class)
     }
 

@@ -24,7 +24,7 @@ use crate::{
         fullness::GROUP_EMPTY,
         layout::{obj_place, objs_starting_in_page, ObjPlace},
         location::Location,
-        size_class::{ClassSpec, MAX_OBJS_PER_ZSPAGE, MAX_PAGES_PER_ZSPAGE, PAGE_SIZE},
+        size_class::{ClassSpec, MAX_OBJS_PER_ZSPAGE, PAGE_SIZE},
         zspage_lock::{WriteGuard, ZspageLock},
     },
     pool::{ClassLists, Pool},
@@ -129,12 +129,7 @@ impl Zspage {
     pub(crate) fn new(class: usize, gfp: Gfp, pool: &Pool) -> Option<Zspage> {
         let spec = CLASSES.class(class);
         let class = u8::try_from(class).ok()?;
-        let mut pages = [const { None }; MAX_PAGES_PER_ZSPAGE];
-        for page in pages.iter_mut().take(spec.pages()) {
-            // On failure the pages taken so far are freed by their drop.
-            *page = Some(ZsPage::alloc(gfp)?);
-        }
-        let mut pages = PageChain::new(pages.into_iter().flatten())?;
+        let mut pages = PageChain::alloc(spec.pages(), gfp)?;
         // Every object free, chained in index order (a huge zspage's one object needs no
         // header). The pages are fresh and ours alone: written through the exclusive chain,
         // a page at a time (objects start at 16-byte multiples, so a header never spans).
@@ -668,6 +663,7 @@ impl<'a> ReadHold<'a> {
 }
 
 impl Drop for ReadHold<'_> {
+    #[inline]
     fn drop(&mut self) {
         // The hold this value owns (invariant).
         self.zspage.lock.read_release();

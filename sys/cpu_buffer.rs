@@ -147,6 +147,7 @@ impl CpuBufferClaim {
 }
 
 impl Drop for CpuBufferClaim {
+    #[inline]
     fn drop(&mut self) {
         self.area().claimed.store(false, Ordering::Release);
         // Then `pin` drops and preemption comes back on.

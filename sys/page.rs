@@ -534,21 +534,28 @@ pub(crate) struct ChainRef<'a> {
 }
 
 impl PageChain {
-    /// Chains `pages` in order; `None` if there is none.
-    pub(crate) fn new(pages: impl DoubleEndedIterator<Item = ZsPage>) -> Option<PageChain> {
-        let mut next = None;
-        let mut first = None;
-        for page in pages.rev() {
-            // SAFETY: a fresh page owned here: nobody else reads its link.
-            unsafe { page.set_next(next) };
-            let page = page.into_raw();
-            next = Some(page);
-            first = Some(page);
+    /// A chain of `n` fresh pages allocated with `gfp`, all or nothing (`None` if `n` is 0
+    /// or a page is not available; the pages taken so far are freed).
+    pub(crate) fn alloc(n: usize, gfp: Gfp) -> Option<PageChain> {
+        if n == 0 {
+            return None;
         }
-        // INVARIANT: every page is owned, the first here and the others through links.
-        Some(PageChain {
-            first: core::cell::UnsafeCell::new(first?),
-        })
+        let last = ZsPage::alloc(gfp)?;
+        // SAFETY: a fresh page owned here: nobody else reads its link.
+        unsafe { last.set_next(None) };
+        // INVARIANT: one owned page; each one added below owns the chain after it.
+        let mut chain = PageChain {
+            first: core::cell::UnsafeCell::new(last.into_raw()),
+        };
+        for _ in 1..n {
+            // On failure `chain` drops, freeing the pages it holds.
+            let page = ZsPage::alloc(gfp)?;
+            let first = chain.first.get_mut();
+            // SAFETY: as above; the new page takes over the chain through its link.
+            unsafe { page.set_next(Some(*first)) };
+            *first = page.into_raw();
+        }
+        Some(chain)
     }
 
     /// The chain, for as long as the caller keeps it unchanged.

@@ -31,6 +31,26 @@ unsafe impl<T: Send> Send for KmemCache<T> {}
 // SAFETY: as above; `alloc` takes `&self` and the slab allocator serializes it.
 unsafe impl<T: Send> Sync for KmemCache<T> {}
 
+/// `kmem_cache_alloc`, a macro in 6.12: without allocation profiling it is exactly
+/// `kmem_cache_alloc_noprof`, called here directly (one call per malloc instead of two);
+/// with profiling, the C wrapper, whose call site the macro tags.
+///
+/// # Safety
+///
+/// `cache` is a live slab cache.
+#[inline]
+unsafe fn kmem_cache_alloc(
+    cache: *mut bindings::kmem_cache,
+    gfp: bindings::gfp_t,
+) -> *mut core::ffi::c_void {
+    #[cfg(not(CONFIG_MEM_ALLOC_PROFILING))]
+    // SAFETY: as the caller guarantees.
+    return unsafe { bindings::kmem_cache_alloc_noprof(cache, gfp) };
+    #[cfg(CONFIG_MEM_ALLOC_PROFILING)]
+    // SAFETY: as the caller guarantees.
+    return unsafe { rzs_kmem_cache_alloc(cache, gfp) }.cast();
+}
+
 impl<T> KmemCache<T> {
     /// Creates the cache `name` (prefixed by the caller: duplicate names warn under DEBUG_VM).
     pub(crate) fn new(name: &'static CStr) -> Result<Self> {
@@ -51,7 +71,7 @@ impl<T> KmemCache<T> {
             return Err(value);
         }
         // SAFETY: `self.cache` is live (type invariant); `gfp` has no highmem/movable bits.
-        let obj = unsafe { rzs_kmem_cache_alloc(self.cache.as_ptr(), gfp.for_slab().0) };
+        let obj = unsafe { kmem_cache_alloc(self.cache.as_ptr(), gfp.for_slab().0) };
         match NonNull::new(obj.cast::<T>()) {
             Some(obj) => {
                 // SAFETY: `obj` is a fresh, suitably sized and aligned allocation.
