@@ -56,6 +56,7 @@ pub(crate) unsafe fn destroy(pool: *mut c_void) {
 }
 
 /// `malloc` for C: a raw handle, or the error.
+#[inline]
 pub(crate) fn malloc(pool: &Pool, size: usize, gfp: bindings::gfp_t) -> Result<usize> {
     pool.malloc(size, Gfp(gfp)).map(Handle::into_raw)
 }

@@ -108,6 +108,8 @@ impl<'a> Mapping<'a> {
         if let Some(copy) = self.copy.take() {
             copy.leak();
         }
+        // Both parts were taken and leaked above: nothing is left for a drop to do.
+        core::mem::forget(self);
         addr
     }
 

@@ -179,6 +179,7 @@ impl ClassLists {
     }
 
     /// Moves `zspage` to the list of the group its use now puts it in.
+    #[inline]
     pub(crate) fn regroup(&self, zspage: Held<'_>) {
         assert!(
             zspage.life() == Life::Listed,
@@ -196,6 +197,7 @@ impl ClassLists {
     }
 
     /// Accounts an object allocated in `zspage`.
+    #[inline]
     fn object_allocated(&self, zspage: Held<'_>) {
         add(&self.objs_inuse, 1);
         self.regroup(zspage);
@@ -203,6 +205,7 @@ impl ClassLists {
 
     /// Accounts an object freed from `zspage`; returns the zspage, off its lists for good,
     /// if it is now empty.
+    #[inline]
     pub(crate) fn object_freed(&self, zspage: Held<'_>) -> Option<DeadZspage> {
         add(&self.objs_inuse, -1);
         if zspage.inuse() > 0 {
@@ -411,6 +414,7 @@ impl Pool {
 
     /// Allocates an object in `zspage` (which has room) for `handle` and points its slot
     /// at it.
+    #[inline]
     fn alloc_obj(lists: &ClassLists, zspage: Held<'_>, handle: &Handle<'_>) {
         let Some(idx) = zspage.alloc_obj(handle.raw()) else {
             unreachable!("zspage on a non-full list is full")

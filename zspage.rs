@@ -341,7 +341,7 @@ impl<'g> Held<'g> {
     /// Replaces object `idx`'s header and returns the old one (one walk of the chain). Only
     /// for an object that nobody maps: a free one, or one being allocated or freed (the
     /// caller owns its handle).
-    #[inline]
+    #[inline(always)]
     fn swap_header(self, idx: u32, header: usize) -> usize {
         let place = self.place(idx);
         let page = self.chain().page(place.page);
@@ -356,6 +356,7 @@ impl<'g> Held<'g> {
 
     /// Takes the first free object, if any, for the handle `handle` (recorded in the
     /// object's header, or in the metadata for a huge object).
+    #[inline]
     pub(crate) fn alloc_obj(self, handle: usize) -> Option<u32> {
         let state = &self.zspage.state;
         let idx = state.free_head.load(Ordering::Relaxed);
@@ -385,6 +386,7 @@ impl<'g> Held<'g> {
 
     /// Returns allocated object `idx` to the free list (its handle is being freed, or its
     /// object was moved away: nobody maps it).
+    #[inline]
     pub(crate) fn free_obj(self, idx: u32) {
         let state = &self.zspage.state;
         let inuse = self.inuse();

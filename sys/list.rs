@@ -100,6 +100,7 @@ impl<T: Linked> List<T> {
     }
 
     /// The first element.
+    #[inline]
     pub(crate) fn first(&self) -> Option<&T> {
         self.first.get().map(|links| self.element(links))
     }
@@ -117,6 +118,7 @@ impl<T: Linked> List<T> {
     }
 
     /// Links `element` at the front; the list owns it until `remove`.
+    #[inline]
     pub(crate) fn push_front(&self, element: SlabBox<T>) -> &T {
         // An element in a box is on no list (a list gives it back only when it unlinks it).
         let element = element.into_raw();
@@ -128,6 +130,7 @@ impl<T: Linked> List<T> {
     }
 
     /// Links an element that is on no list at the front.
+    #[inline]
     fn link_front(&self, element: &T) {
         let l = Self::links(element);
         l.prev.set(None);
@@ -149,6 +152,7 @@ impl<T: Linked> List<T> {
     /// # Safety
     ///
     /// `element` is on this list.
+    #[inline]
     pub(crate) unsafe fn remove(&self, element: &T) -> SlabBox<T> {
         self.unlink(element);
         // SAFETY: the list owned the element (`push_front`'s `into_raw`) and lets go of it
@@ -161,12 +165,14 @@ impl<T: Linked> List<T> {
     /// # Safety
     ///
     /// `element` is on this list.
+    #[inline]
     pub(crate) unsafe fn move_to(&self, element: &T, to: &List<T>) {
         self.unlink(element);
         to.link_front(element);
     }
 
     /// Unlinks `element`, which is on this list (the callers' contract).
+    #[inline]
     fn unlink(&self, element: &T) {
         let l = Self::links(element);
         let (prev, next) = (l.prev.take(), l.next.take());
