@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A pool handed to C callers (zpool, the zsmalloc API) as an opaque pointer: created here,
-//! borrowed back for each call, destroyed once. Shims only: raw values in, typed values out.
+//! A pool handed to C callers (zpool, the zsmalloc API, its debugfs `classes` file) as an
+//! opaque pointer: created here, borrowed back for each call, destroyed once. Shims only: raw
+//! values in, typed values out.
 
 use crate::{
     handle::Handle,
     mapping::{MapMode, Mapping},
     pool::Pool,
-    sys::Gfp,
+    sys::{Gfp, SeqFile},
 };
 use core::ffi::c_void;
 use kernel::{bindings, prelude::*, str::CStr};
@@ -107,4 +108,23 @@ pub(crate) unsafe fn unmap(pool: &Pool, raw: usize) {
     // SAFETY: mapped by `map`, which leaked the mapping on this task (caller).
     drop(unsafe { Mapping::from_raw(pool, &mut handle) });
     let _ = handle.into_raw();
+}
+
+/// The `classes` debugfs file's show callback (`DEFINE_SHOW_ATTRIBUTE` in `sys/helpers.c`).
+///
+/// # Safety
+///
+/// Called by the seq_file core with the file's `seq_file`, whose private data is the pool
+/// `register` created the file for.
+#[no_mangle]
+unsafe extern "C" fn rzs_classes_show(
+    m: *mut bindings::seq_file,
+    _v: *mut core::ffi::c_void,
+) -> i32 {
+    // SAFETY: a running show callback's `seq_file` (caller), used only during it.
+    let mut out = unsafe { SeqFile::from_raw(m) };
+    // SAFETY: the file's private data is its pool, which removes the file before it goes.
+    let pool = unsafe { &*out.private().cast::<Pool>() };
+    crate::stats::write_class_table(pool, &mut out);
+    0
 }

@@ -120,12 +120,9 @@ impl<'a> Mapping<'a> {
     /// `handle`'s object was mapped by `pool` and leaked with `into_raw` by the current task,
     /// which has not taken it back since.
     pub(crate) unsafe fn from_raw(pool: &Pool, handle: &'a mut Handle<'_>) -> Mapping<'a> {
-        let rcu = crate::sys::RcuReadGuard::new();
-        let (zspage, idx) = handle.slot().zspage(&rcu);
         // SAFETY: the leaked mapping's read hold, on the object's zspage (the hold kept the
         // object there), is given to the new value; `handle` is borrowed for `'a`.
-        let hold = unsafe { ReadHold::new(zspage, idx) };
-        drop(rcu);
+        let hold = unsafe { ReadHold::resume(handle) };
         // SAFETY: a spanning object's mapping leaked its claim on this task (caller).
         let copy = hold
             .spans()

@@ -11,7 +11,7 @@ use crate::{
     CLASSES,
 };
 use core::{fmt::Write, sync::atomic::Ordering};
-use kernel::{alloc::flags::GFP_KERNEL, bindings, c_str, prelude::*};
+use kernel::{alloc::flags::GFP_KERNEL, c_str, prelude::*};
 
 /// Creates the pool's files in its debugfs directory.
 pub(crate) fn register(pool: &Pin<KBox<Pool>>) {
@@ -43,7 +43,7 @@ struct ClassCounts {
 
 /// Writes the `classes` table: each class's counts are copied under its lock (so each line
 /// is consistent), then formatted after the locks are dropped.
-fn write_class_table(pool: &Pool, out: &mut SeqFile) {
+pub(crate) fn write_class_table(pool: &Pool, out: &mut SeqFile) {
     let mut counts = KVec::new();
     // One entry per class: allocated before any lock is taken.
     if counts.reserve(CLASSES.nr_classes(), GFP_KERNEL).is_err() {
@@ -104,23 +104,4 @@ fn write_class_table(pool: &Pool, out: &mut SeqFile) {
         pool.zspages_retired.load(Ordering::Relaxed)
     );
     out.write(line.as_bytes());
-}
-
-/// The `classes` debugfs file's show callback (`DEFINE_SHOW_ATTRIBUTE` in `sys/helpers.c`).
-///
-/// # Safety
-///
-/// Called by the seq_file core with the file's `seq_file`, whose private data is the pool
-/// `register` created the file for.
-#[no_mangle]
-unsafe extern "C" fn rzs_classes_show(
-    m: *mut bindings::seq_file,
-    _v: *mut core::ffi::c_void,
-) -> i32 {
-    // SAFETY: a running show callback's `seq_file` (caller), used only during it.
-    let mut out = unsafe { SeqFile::from_raw(m) };
-    // SAFETY: the file's private data is its pool, which removes the file before it goes.
-    let pool = unsafe { &*out.private().cast::<Pool>() };
-    write_class_table(pool, &mut out);
-    0
 }

@@ -20,6 +20,7 @@
 //!   change it (migration).
 
 use crate::{
+    handle::Handle,
     logic::{
         fullness::GROUP_EMPTY,
         layout::{obj_place, objs_starting_in_page, ObjPlace},
@@ -574,6 +575,29 @@ impl<'a> ReadHold<'a> {
         ReadHold {
             zspage,
             place: zspage.place(idx),
+        }
+    }
+
+    /// Takes back the read hold that a leaked mapping of `handle`'s object left (the C
+    /// caller's unmap). No RCU section is needed to find the zspage: the hold keeps it.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the read hold that `leak` gave up on the zspage holding `handle`'s
+    /// object, and gives it to the new value; `handle` is borrowed mutably for `'a`.
+    #[inline]
+    pub(crate) unsafe fn resume(handle: &'a mut Handle<'_>) -> Self {
+        let Some(location) = handle.slot().load() else {
+            unreachable!("a mapped handle's slot names no object")
+        };
+        // SAFETY: the read hold (caller) keeps the object where its slot says (compaction
+        // and migration need the write lock), so its zspage is not retired, let alone freed,
+        // before the hold ends.
+        let zspage = unsafe { &*(location.addr() as *const Zspage) };
+        // INVARIANT: as the caller guarantees.
+        ReadHold {
+            zspage,
+            place: zspage.place(u32::from(location.obj_index())),
         }
     }
 

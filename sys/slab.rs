@@ -12,6 +12,7 @@ use kernel::{bindings, error::code::ENOMEM, prelude::*, str::CStr};
 )]
 extern "C" {
     fn rzs_kmem_cache_create(name: *const u8, size: u32, align: u32) -> *mut bindings::kmem_cache;
+    #[cfg(CONFIG_MEM_ALLOC_PROFILING)]
     fn rzs_kmem_cache_alloc(cache: *mut bindings::kmem_cache, gfp: bindings::gfp_t) -> *mut u8;
 }
 
