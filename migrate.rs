@@ -5,20 +5,22 @@
 //!
 //! A callback starts from a page: its `private` names the zspage (set before the page was
 //! registered, cleared when the zspage dies), looked up inside an RCU read-side section, so
-//! the zspage (retired through RCU) and its pool (destroyed only after `rcu_barrier`) stay
-//! valid while it is used. Under the pool lock the callback checks that the zspage is still
-//! listed (seed 003: lookup, lock, then check liveness). A page move takes the zspage's
-//! write lock with `try_write` only and backs off with `-EAGAIN` when a reader has the
-//! zspage mapped (seed 004). Handles name zspages, not pages, so a move never rewrites a
-//! handle (seed 001's race has nothing to race on): it replaces one entry of the zspage's
-//! page chain, under both locks, after the page is copied.
+//! the zspage's metadata (retired through RCU) and its pool (destroyed only after
+//! `rcu_barrier`) stay valid while it is used. Under the class lock the callback checks that
+//! the zspage is still listed (seed 003: lookup, lock, then check liveness), and only then
+//! looks for its page in the zspage's page chain: a dead zspage's pages were taken out at
+//! `kill` and freed without waiting for the grace period (`allocator.rs` says why that is
+//! safe). A page move takes the zspage's write lock with `try_write` only and backs off with
+//! `-EAGAIN` when a reader has the zspage mapped (seed 004). Handles name zspages, not pages,
+//! so a move never rewrites a handle (seed 001's race has nothing to race on): it replaces
+//! one entry of the zspage's page chain, under both locks, after the page is copied.
 //!
 //! Dead zspages' pages: the free path does not wait for page locks (seed 000). It drops a
-//! page's link to these operations only if the page lock is free; otherwise the zspage
-//! keeps its pages (and the module's references) until the module's work drops the links
-//! under `lock_page` (`allocator.rs`), unless a callback of the core, finding no zspage,
-//! drops one first under the lock the core holds (`__ClearPageMovable` requires it).
-//! `MOVABLE_PAGES` counts the links, and module exit waits for it to reach zero.
+//! page's link to these operations only if the page lock is free; otherwise the page keeps
+//! its link (and the module's reference) until the module's work drops it under `lock_page`
+//! (`allocator.rs`), unless a callback of the core, finding no zspage, drops it first under
+//! the lock the core holds (`__ClearPageMovable` requires it). `MOVABLE_PAGES` counts the
+//! links, and module exit waits for it to reach zero.
 
 use crate::{
     allocator::MOVABLE_PAGES,
@@ -55,18 +57,19 @@ fn release_dead_page(page: &LockedPage<'_>) {
     }
 }
 
-/// Where `page` stands, under the pool lock.
+/// Where `page` stands, under the class lock.
 fn owner_of(pool: &Pool, zspage: &Zspage, page: &LockedPage<'_>) -> Owner {
     let lists = pool.class(zspage.class()).lock();
-    classify(
-        zspage.held(&lists).life(),
-        zspage.held(&lists).page_index(page.as_ptr()),
-    )
+    let held = zspage.held(&lists);
+    classify(held.life(), || held.page_index(page.as_ptr()))
 }
 
-/// The verdict for a zspage in state `life` of which the page is page `index`.
-fn classify(life: Life, index: Option<usize>) -> Owner {
-    // The seed-003 mutation: trust a zspage found without checking it is live.
+/// The verdict for a zspage in state `life` of which the page is page `index()`. The chain
+/// is walked only for a live zspage: a dead one's pages were taken out and freed at `kill`
+/// (its chain is empty).
+fn classify(life: Life, index: impl FnOnce() -> Option<usize>) -> Owner {
+    // The seed-003 mutation: trust a zspage found without checking it is live (the mutation
+    // also leaves a dead zspage its pages, `Held::take_pages`, so the page is found there).
     let life = if testing::MUTATE_NO_LIVENESS_CHECK && life == Life::Dead {
         Life::Listed
     } else {
@@ -74,10 +77,10 @@ fn classify(life: Life, index: Option<usize>) -> Owner {
     };
     // The page must still be the zspage's: `private` is cleared on the old page of a move,
     // but the page chain is the authority.
-    match (life, index) {
-        (Life::Listed, Some(index)) => Owner::Listed(index),
-        (Life::New, Some(_)) => Owner::NotYet,
-        _ => Owner::Dead,
+    match life {
+        Life::Listed => index().map_or(Owner::Dead, Owner::Listed),
+        Life::New => Owner::NotYet,
+        Life::Dead => Owner::Dead,
     }
 }
 
@@ -113,7 +116,7 @@ impl Pool {
     fn migrate(&self, zspage: &Zspage, dst: &LockedPage<'_>, src: &LockedPage<'_>) -> i32 {
         let lists = self.class(zspage.class()).lock();
         let held = zspage.held(&lists);
-        let index = match classify(held.life(), held.page_index(src.as_ptr())) {
+        let index = match classify(held.life(), || held.page_index(src.as_ptr())) {
             Owner::Listed(index) => index,
             Owner::NotYet => return EAGAIN.to_errno(),
             Owner::Dead => {

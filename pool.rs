@@ -26,11 +26,24 @@
 //! the object's class, locks that class, and reads the slot again.
 //!
 //! Zspages die by retirement: off their lists under their class lock (`ClassLists::kill`,
-//! which makes a `DeadZspage`), then freed (pages and metadata) one RCU grace period later,
-//! after the lock is dropped. `map` finds the zspage from the slot without a lock, inside an
-//! RCU read-side section: the zspage it finds may be retiring, but is not freed before the
-//! section ends; once read-locked, `map` re-reads the slot to make sure the object is still
-//! there (compaction may have moved it).
+//! which unlinks the pages from the zspage and takes them out of its metadata, making a
+//! `DeadZspage`); then, after the lock is dropped (`Pool::retire`), the pages are freed at
+//! once and the metadata one RCU grace period later. Only the metadata needs the grace
+//! period, because every lockless lookup stops at the metadata until a lock shows the zspage
+//! live (the full argument, path by path, is at the top of `allocator.rs`):
+//! - `map` finds the zspage from the slot inside an RCU read-side section, takes its lock
+//!   word for reading and re-reads the slot: the zspage may be retiring, but its metadata is
+//!   not freed before the section ends, and `map` touches a page only when the slot still
+//!   names an object there (a zspage with an object is never killed; compaction, which
+//!   would move the object, needs the write lock);
+//! - `free` reads the metadata's pool and class only, and re-reads the slot under the class
+//!   lock, where the zspage it names is live;
+//! - the movable_ops callbacks (`migrate.rs`) reach the metadata from a page the migration
+//!   core holds locked, and walk the page chain only for a listed zspage under the class
+//!   lock (a dead zspage's chain is empty); the core holds their own page, whose lock makes
+//!   the free path leave it to the module's work (`allocator.rs`);
+//! - compaction, `malloc`, pool destroy and the shrinker reach zspages only from the lists,
+//!   under the class lock.
 
 use crate::{
     allocator::{Allocator, DeadZspage, MOVABLE_PAGES},
@@ -216,7 +229,8 @@ impl ClassLists {
     }
 
     /// Takes a zspage off its lists for good: `Dead` for the callbacks, its pages unlinked
-    /// from it. Seed 002: the path that empties a zspage calls this in the same critical
+    /// from it and taken out of it, so that `retire` can free them as soon as this lock is
+    /// dropped. Seed 002: the path that empties a zspage calls this in the same critical
     /// section, so no other path can relink it or allocate in it.
     pub(crate) fn kill(&self, zspage: Held<'_>) -> DeadZspage {
         assert!(
@@ -229,7 +243,8 @@ impl ClassLists {
         add(&self.zspages, -1);
         zspage.set_life(Life::Dead);
         zspage.unlink_pages();
-        DeadZspage::new(zspage_box)
+        let pages = zspage.take_pages();
+        DeadZspage::new(zspage_box, pages)
     }
 
     /// Any zspage still on a list, for pool destruction.
@@ -452,7 +467,8 @@ impl Pool {
         }
     }
 
-    /// Retires a dead zspage: pages and metadata go one RCU grace period from now.
+    /// Retires a dead zspage: its pages go back now, its metadata one RCU grace period from
+    /// now. Called after the class lock is dropped.
     pub(crate) fn retire(&self, zspage: DeadZspage) {
         self.total_pages
             .fetch_sub(zspage.nr_pages(), Ordering::Relaxed);

@@ -10,11 +10,14 @@
 //! race guard so that its test must fail (tests/README.md); production code reads them as
 //! constants in plain `if`s.
 
-/// Free a retired zspage at once instead of after an RCU grace period (seeds 000, 003).
+/// Free a retired zspage's metadata at once instead of after an RCU grace period (seeds 000,
+/// 003; its pages are freed at once in any case).
 pub(crate) const MUTATE_NO_GRACE_PERIOD: bool = cfg!(zs_mutate_no_grace_period);
 /// Leave a dead zspage reachable from its pages (seed 000).
 pub(crate) const MUTATE_KEEP_PAGE_LINK: bool = cfg!(zs_mutate_keep_page_link);
-/// Trust a zspage found from a page without checking it is still live (seed 003).
+/// Trust a zspage found from a page without checking it is still live (seed 003): neither
+/// its life nor its page chain, which a dead zspage keeps under this mutation (its pages
+/// freed with the metadata, after the grace period) so that the page is found there.
 pub(crate) const MUTATE_NO_LIVENESS_CHECK: bool = cfg!(zs_mutate_no_liveness_check);
 /// Repoint moved handles after the zspage locks are dropped (seed 001).
 pub(crate) const MUTATE_REPOINT_AFTER_UNLOCK: bool = cfg!(zs_mutate_repoint_after_unlock);
@@ -22,7 +25,7 @@ pub(crate) const MUTATE_REPOINT_AFTER_UNLOCK: bool = cfg!(zs_mutate_repoint_afte
 pub(crate) const MUTATE_BLOCKING_WRITER: bool = cfg!(zs_mutate_blocking_writer);
 /// Take an emptied zspage off its lists only after the pool lock was dropped (seed 002).
 pub(crate) const MUTATE_KILL_AFTER_UNLOCK: bool = cfg!(zs_mutate_kill_after_unlock);
-/// Put a dead zspage's page whose lock was busy at RCU-free time, leaving its link to the
+/// Put a dead zspage's page whose lock was busy at free time, leaving its link to the
 /// migration core's next callback, which 6.12 does not promise (the rmmod hang).
 pub(crate) const MUTATE_PUT_BUSY_PAGE: bool = cfg!(zs_mutate_put_busy_page);
 

@@ -17,7 +17,8 @@
 //! - an object's payload: the zspage read lock plus ownership of the handle (`ReadHold`,
 //!   made by `Pool::map`), or both write locks for compaction's copy (`Held` + `WriteGuard`);
 //! - the page chain: any of those locks to read it, the class lock and the write lock to
-//!   change it (migration).
+//!   change it (migration); the class lock alone to take it out of a dying zspage with no
+//!   object (`Held::take_pages`: no read hold can exist on it), after which it is empty.
 
 use crate::{
     handle::Handle,
@@ -29,9 +30,7 @@ use crate::{
         zspage_lock::{WriteGuard, ZspageLock},
     },
     pool::{ClassLists, Pool},
-    sys::{
-        self, ChainRef, Gfp, Linked, Links, LockWait, MovableRelease, PageChain, SlabBox, ZsPage,
-    },
+    sys::{self, ChainRef, Gfp, Linked, Links, PageChain, SlabBox, ZsPage},
     testing, CLASSES,
 };
 use core::sync::atomic::{AtomicU16, AtomicU8, AtomicUsize, Ordering};
@@ -44,9 +43,11 @@ const _: () = assert!(MAX_OBJS_PER_ZSPAGE < FREE_END as usize);
 ///
 /// # Invariants
 ///
-/// - `pages` holds exactly `spec().pages()` pages, in order. The chain is read under the
-///   class lock or this zspage's lock (read or write), and changed (migration) only with the
-///   class lock *and* the write lock held.
+/// - `pages` holds exactly `spec().pages()` pages, in order, until the zspage dies: then
+///   `kill` takes them out (`Held::take_pages`, under the class lock, of a zspage with no
+///   object) and the chain stays empty. The chain is read under the class lock or this
+///   zspage's lock (read or write), and changed by migration only with the class lock *and*
+///   the write lock held.
 /// - `pool` is the pool that allocated the zspage; it outlives the zspage (pool destroy
 ///   retires every zspage and waits for their grace periods).
 pub(crate) struct Zspage {
@@ -88,8 +89,9 @@ pub(crate) enum Life {
     New,
     /// On its class's lists: objects may be allocated, moved and migrated.
     Listed,
-    /// Off the lists for good, waiting for its RCU grace period: a callback that meets one
-    /// of its pages drops the page's link to this module.
+    /// Off the lists for good, of no page (its pages were taken out and freed), the
+    /// metadata waiting for its RCU grace period: a callback that meets one of its former
+    /// pages drops the page's link to this module.
     Dead,
 }
 
@@ -233,31 +235,26 @@ impl Zspage {
         let me = core::ptr::from_ref::<Zspage>(zspage).cast();
         // SAFETY: a zspage that was never listed is `Life::New`: a callback that finds it
         // backs off without touching the chain, and nothing else can reach it, so nothing
-        // changes the chain while it is walked.
-        unsafe { zspage.pages.chain() }
-            .pages()
-            .filter(|page| {
-                page.set_owner(me);
-                // SAFETY: `ops` are this module's, which waits at exit for every
-                // registration to be released (`MOVABLE_PAGES`).
-                unsafe { page.set_movable(ops) }
-            })
-            .count()
+        // changes the chain while it is walked. `ops` are this module's, which waits at exit
+        // for every registration to be released (`MOVABLE_PAGES`).
+        unsafe {
+            zspage
+                .pages
+                .chain()
+                .pages()
+                .filter(|page| {
+                    page.set_owner(me);
+                    page.set_movable(ops)
+                })
+                .count()
+        }
     }
 
-    /// Drops the pages' links to the migration core (the zspage is unreachable: `&mut`);
-    /// with `LockWait::No` only where the page locks are free. Returns how many links it
-    /// dropped and how many pages it left linked because their lock was busy.
-    pub(crate) fn release_movable_pages(&mut self, wait: LockWait) -> (usize, usize) {
-        let (mut released, mut busy) = (0, 0);
-        for page in self.pages.chain_mut().pages() {
-            match page.release_movable(wait) {
-                MovableRelease::Released => released += 1,
-                MovableRelease::Busy => busy += 1,
-                MovableRelease::AlreadyReleased => {}
-            }
-        }
-        (released, busy)
+    /// The pages a zspage still holds once nothing else can reach it (`&mut`: its grace
+    /// period is over): none, since `kill` took them (`Held::take_pages`), except under the
+    /// `no_liveness_check` mutation, which leaves them to the metadata.
+    pub(crate) fn take_pages(&mut self) -> PageChain {
+        core::mem::replace(&mut self.pages, PageChain::empty())
     }
 }
 
@@ -286,8 +283,9 @@ impl<'g> Held<'g> {
     /// The page chain, which the class lock keeps in place.
     #[inline]
     fn chain(self) -> ChainRef<'g> {
-        // SAFETY: the class lock is held (`Held`), which excludes the chain's only writer
-        // (`replace_page`, under the class lock and the write lock).
+        // SAFETY: the class lock is held (`Held`), which excludes the chain's writers
+        // (`replace_page`, under the class lock and the write lock; `take_pages`, under the
+        // class lock).
         unsafe { self.zspage.pages.chain() }
     }
 
@@ -438,7 +436,28 @@ impl<'g> Held<'g> {
             .for_each(|page| page.set_owner(core::ptr::null()));
     }
 
-    /// Which of this zspage's pages `page` is.
+    /// Takes the pages out of this dying zspage (`kill`, after `unlink_pages`), leaving its
+    /// chain empty: from now on nothing reaches them through the metadata, so they can be
+    /// freed as soon as the class lock is dropped, while the metadata waits for its grace
+    /// period (a callback that found the zspage under RCU sees, under the class lock, a
+    /// `Dead` zspage of no page). The mutation `no_liveness_check` leaves them to the
+    /// metadata (freed after the grace period, as before this split), so that a callback
+    /// which skips the check finds its page there.
+    pub(crate) fn take_pages(self) -> PageChain {
+        assert!(self.inuse() == 0, "pages taken from a zspage with objects");
+        if testing::MUTATE_NO_LIVENESS_CHECK {
+            return PageChain::empty();
+        }
+        // SAFETY: the class lock is held (`Held`): it excludes the chain's readers under it
+        // (headers, `page_index`, compaction's copies) and `replace`. The other readers hold
+        // the zspage's read lock for an allocated object (`ReadHold`), and this zspage has
+        // none (asserted above; objects are allocated under the class lock): no read hold
+        // can be walking the chain, or be taken for one of its objects again. `publish`
+        // walks only a zspage that was never listed, and only listed zspages are killed.
+        unsafe { self.zspage.pages.take() }
+    }
+
+    /// Which of this zspage's pages `page` is (none once the zspage is dead: `take_pages`).
     pub(crate) fn page_index(self, page: *mut bindings::page) -> Option<usize> {
         self.chain().pages().position(|p| p.as_ptr() == page)
     }
@@ -609,8 +628,9 @@ impl<'a> ReadHold<'a> {
     /// The page chain, which the read hold keeps in place.
     #[inline]
     fn chain(&self) -> ChainRef<'_> {
-        // SAFETY: a read hold (invariant) excludes the chain's writer, which needs the write
-        // lock.
+        // SAFETY: a read hold (invariant) excludes `replace_page`, which needs the write
+        // lock, and `take_pages`, which takes only a zspage with no object allocated (the
+        // hold's object is).
         unsafe { self.zspage.pages.chain() }
     }
 

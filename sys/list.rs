@@ -10,12 +10,7 @@
 //! which list an element is on.
 
 use super::SlabBox;
-use core::{
-    cell::Cell,
-    marker::PhantomData,
-    ptr::NonNull,
-    sync::atomic::{AtomicPtr, Ordering},
-};
+use core::{cell::Cell, marker::PhantomData, ptr::NonNull};
 
 /// The links of an element: 16 bytes, the size of a C `list_head`, so that they can be
 /// reused as an RCU head once the element has left its list for good.
@@ -186,67 +181,5 @@ impl<T: Linked> List<T> {
             unsafe { next.as_ref() }.prev.set(prev);
         }
         self.len.set(self.len.get() - 1);
-    }
-}
-
-/// A lock-free stack of boxed elements, linked through their `Links` (unused while an
-/// element is in a box: it is on no list): one context hands elements over with `push` (an
-/// RCU callback, which may not sleep or allocate), a later one takes them all at once.
-pub(crate) struct BoxStack<T: Linked> {
-    top: AtomicPtr<Links>,
-    _elements: PhantomData<SlabBox<T>>,
-}
-
-// SAFETY: the stack owns its elements, which move between threads through it; its only
-// state is an atomic pointer, and an element's links are written only by the one thread
-// that owns it (before `push` publishes it, after `pop_all` takes it back).
-unsafe impl<T: Linked + Send> Sync for BoxStack<T> {}
-
-impl<T: Linked> BoxStack<T> {
-    pub(crate) const fn new() -> Self {
-        Self {
-            top: AtomicPtr::new(core::ptr::null_mut()),
-            _elements: PhantomData,
-        }
-    }
-
-    /// Puts `element` on the stack, which owns it until `pop_all`. Any context.
-    pub(crate) fn push(&self, element: SlabBox<T>) {
-        let links = links_of(&*element);
-        let _ = element.into_raw();
-        let mut top = self.top.load(Ordering::Relaxed);
-        loop {
-            // SAFETY: the element was taken out of its box just above and nobody else
-            // knows it until the exchange below publishes it (release).
-            unsafe { links.as_ref() }.next.set(NonNull::new(top));
-            match self.top.compare_exchange_weak(
-                top,
-                links.as_ptr(),
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return,
-                Err(now) => top = now,
-            }
-        }
-    }
-
-    /// Takes every element off the stack (newest first) and hands each, owned, to `f`.
-    pub(crate) fn pop_all(&self, mut f: impl FnMut(SlabBox<T>)) {
-        // Acquire: pairs with `push`'s release, so the links read below are the pushers'.
-        let mut next = NonNull::new(self.top.swap(core::ptr::null_mut(), Ordering::Acquire));
-        while let Some(links) = next {
-            // SAFETY: an element `push` published; the swap above took the whole chain, so
-            // this thread alone owns it now.
-            next = unsafe { links.as_ref() }.next.take();
-            let element = links
-                .as_ptr()
-                .cast::<u8>()
-                .wrapping_sub(T::OFFSET)
-                .cast::<T>();
-            // SAFETY: `links` is the `Links` field (`T::OFFSET`) of a `T` that `push` gave up
-            // with `into_raw` (so the address is not null), taken back once here.
-            f(unsafe { SlabBox::from_raw(NonNull::new_unchecked(element)) });
-        }
     }
 }

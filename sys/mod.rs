@@ -23,12 +23,12 @@ pub(crate) use cpu::{
 };
 pub(crate) use cpu_buffer::{CpuBufferClaim, CpuBuffers};
 pub(crate) use debugfs::{DebugfsDir, LineBuf, SeqFile};
-pub(crate) use list::{BoxStack, Linked, Links, List};
+pub(crate) use list::{Linked, Links, List};
 pub(crate) use movable::{movable_operations_of, MovablePages};
 #[allow(unused_imports, reason = "for the KUnit module")]
 pub(crate) use page::raw as test_pages;
 pub(crate) use page::{
-    init_direct_map, ChainRef, LockWait, LockedPage, MovableRelease, PageChain, ZsPage,
+    init_direct_map, ChainRef, LockWait, LockedPage, MovableRelease, PageChain, PageStack, ZsPage,
 };
 pub(crate) use rcu::{drop_after_grace_period, rcu_barrier, RcuDrop, RcuReadGuard, RcuReader};
 pub(crate) use shrinker::{Shrinker, ShrinkerOps};

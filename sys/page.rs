@@ -509,27 +509,28 @@ pub(crate) mod raw {
 
 /// The pages of a zspage, in order: the first owned here, each next one owned through the
 /// previous page's `index` link (as upstream chains them), so the metadata keeps one
-/// pointer.
+/// pointer. Empty once a dying zspage's pages were taken out of it (`take`), or for a
+/// zspage that never had any (`empty`).
 ///
 /// # Invariants
 ///
 /// `first` and the pages chained after it are live pages that this value owns; the chain
-/// changes only through `replace` (or `&mut self`).
+/// changes only through `replace` and `take` (or `&mut self`).
 pub(crate) struct PageChain {
-    first: core::cell::UnsafeCell<NonNull<bindings::page>>,
+    first: core::cell::UnsafeCell<Option<NonNull<bindings::page>>>,
 }
 
 // SAFETY: owning pages is possible from any thread.
 unsafe impl Send for PageChain {}
-// SAFETY: shared access reads the chain only through `chain`/`replace`, whose callers hold
-// the locks that order them.
+// SAFETY: shared access reads the chain only through `chain`/`replace`/`take`, whose callers
+// hold the locks that order them.
 unsafe impl Sync for PageChain {}
 
-/// A chain that stays as it is for `'a` (the holder of a lock that excludes `replace`):
-/// its pages can be walked.
+/// A chain that stays as it is for `'a` (the holder of a lock that excludes `replace` and
+/// `take`): its pages can be walked.
 #[derive(Clone, Copy)]
 pub(crate) struct ChainRef<'a> {
-    first: NonNull<bindings::page>,
+    first: Option<NonNull<bindings::page>>,
     _chain: PhantomData<&'a PageChain>,
 }
 
@@ -545,27 +546,35 @@ impl PageChain {
         unsafe { last.set_next(None) };
         // INVARIANT: one owned page; each one added below owns the chain after it.
         let mut chain = PageChain {
-            first: core::cell::UnsafeCell::new(last.into_raw()),
+            first: core::cell::UnsafeCell::new(Some(last.into_raw())),
         };
         for _ in 1..n {
             // On failure `chain` drops, freeing the pages it holds.
             let page = ZsPage::alloc(gfp)?;
             let first = chain.first.get_mut();
             // SAFETY: as above; the new page takes over the chain through its link.
-            unsafe { page.set_next(Some(*first)) };
-            *first = page.into_raw();
+            unsafe { page.set_next(*first) };
+            *first = Some(page.into_raw());
         }
         Some(chain)
+    }
+
+    /// A chain of no page.
+    pub(crate) const fn empty() -> PageChain {
+        // INVARIANT: no page to own.
+        PageChain {
+            first: core::cell::UnsafeCell::new(None),
+        }
     }
 
     /// The chain, for as long as the caller keeps it unchanged.
     ///
     /// # Safety
     ///
-    /// For `'a`, the caller holds a lock that excludes `replace` on this chain.
+    /// For `'a`, the caller holds a lock that excludes `replace` and `take` on this chain.
     #[inline]
     pub(crate) unsafe fn chain<'a>(&'a self) -> ChainRef<'a> {
-        // SAFETY: `replace`, the only writer, is excluded (caller).
+        // SAFETY: `replace` and `take`, the only writers, are excluded (caller).
         let first = unsafe { *self.first.get() };
         ChainRef {
             first,
@@ -579,6 +588,21 @@ impl PageChain {
             first: *self.first.get_mut(),
             _chain: PhantomData,
         })
+    }
+
+    /// Takes every page out of the chain, which is left empty (a dying zspage gives its
+    /// pages up, so that they can be freed before its metadata is).
+    ///
+    /// # Safety
+    ///
+    /// The caller excludes every other reader and writer of the chain.
+    pub(crate) unsafe fn take(&self) -> PageChain {
+        // SAFETY: no other reader or writer (caller).
+        let first = unsafe { (*self.first.get()).take() };
+        // INVARIANT: the pages move, owned, from `self` to the new value.
+        PageChain {
+            first: core::cell::UnsafeCell::new(first),
+        }
     }
 
     /// Puts `new` in place of page `index` and returns the old page (migration).
@@ -600,7 +624,7 @@ impl PageChain {
             // SAFETY: as above; the previous page now owns `new` through its link.
             Some(prev) => unsafe { prev.set_next(Some(new)) },
             // SAFETY: as above.
-            None => unsafe { *self.first.get() = new },
+            None => unsafe { *self.first.get() = Some(new) },
         }
         // SAFETY: unlinked just above: the chain no longer owns `old`.
         let old = unsafe { ZsPage::from_raw(old) };
@@ -608,16 +632,105 @@ impl PageChain {
         unsafe { old.set_next(None) };
         Some(old)
     }
+
+    /// Gives every page up, owned, in order, each with its link cleared (so that it goes
+    /// back clean: another holder, such as the migration core, may keep it). Pages the
+    /// iterator does not reach are freed when it drops.
+    pub(crate) fn into_pages(mut self) -> IntoPages {
+        IntoPages {
+            next: self.first.get_mut().take(),
+        }
+    }
+}
+
+/// The pages of a chain given up by `PageChain::into_pages`.
+///
+/// # Invariants
+///
+/// `next` and the pages chained after it are live pages that this value owns.
+pub(crate) struct IntoPages {
+    next: Option<NonNull<bindings::page>>,
+}
+
+impl Iterator for IntoPages {
+    type Item = ZsPage;
+
+    fn next(&mut self) -> Option<ZsPage> {
+        let page = self.next?;
+        // SAFETY: owned here (invariant), and given up by the chain from now on.
+        let page = unsafe { ZsPage::from_raw(page) };
+        // SAFETY: as above: nobody else reads or writes the link.
+        self.next = unsafe { page.next() };
+        // SAFETY: as above.
+        unsafe { page.set_next(None) };
+        Some(page)
+    }
+}
+
+impl Drop for IntoPages {
+    fn drop(&mut self) {
+        self.for_each(drop);
+    }
+}
+
+/// Pages handed from a context that may not sleep to one that may (the module's work),
+/// without allocating: a lock-free stack linked through the pages' `index` field, free once
+/// a page is off its chain (`PageChain::into_pages`). The migration core never reads the
+/// `index` of a movable_ops page, so a page can wait here while the core holds it.
+///
+/// # Invariants
+///
+/// `top` and the pages linked after it are live pages that the stack owns.
+pub(crate) struct PageStack {
+    top: core::sync::atomic::AtomicPtr<bindings::page>,
+}
+
+impl PageStack {
+    pub(crate) const fn new() -> Self {
+        // INVARIANT: no page to own.
+        Self {
+            top: core::sync::atomic::AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// Puts `page` (off any chain) on the stack, which owns it until `pop_all`. Any context.
+    pub(crate) fn push(&self, page: ZsPage) {
+        let page = page.into_raw();
+        // SAFETY: given up just above: owned here until the exchange below publishes it.
+        let owned = unsafe { ZsPage::borrow(page) };
+        let mut top = self.top.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: off every chain, and nobody else knows the page until the exchange
+            // below publishes it (release), so nobody else reads or writes its link.
+            unsafe { owned.set_next(NonNull::new(top)) };
+            match self.top.compare_exchange_weak(
+                top,
+                page.as_ptr(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                // INVARIANT: the page, owned, is linked on top.
+                Ok(_) => return,
+                Err(now) => top = now,
+            }
+        }
+    }
+
+    /// Takes every page off the stack (newest first) and hands each, owned and unlinked,
+    /// to `f`.
+    pub(crate) fn pop_all(&self, f: impl FnMut(ZsPage)) {
+        // Acquire: pairs with `push`'s release, so the links read below are the pushers'.
+        let top = NonNull::new(self.top.swap(ptr::null_mut(), Ordering::Acquire));
+        // INVARIANT: the swap took the whole stack: its pages, linked as a chain, are owned
+        // by this thread alone now.
+        IntoPages { next: top }.for_each(f);
+    }
 }
 
 /// A chain borrowed exclusively (`PageChain::chain_mut`): its pages' bytes may be written.
 pub(crate) struct ChainMut<'a>(ChainRef<'a>);
 
 impl<'a> ChainMut<'a> {
-    pub(crate) fn pages(&self) -> impl Iterator<Item = ZsPageRef<'_>> {
-        self.0.pages()
-    }
-
     /// Writes words into the pages, in page order: `f` gets each page's index and a way to
     /// store a word at an offset in it (one walk of the chain for the whole zspage).
     pub(crate) fn write_words(&mut self, mut f: impl FnMut(usize, &mut dyn FnMut(usize, usize))) {
@@ -635,7 +748,7 @@ impl<'a> ChainRef<'a> {
     /// The pages in order.
     #[inline]
     pub(crate) fn pages(self) -> impl Iterator<Item = ZsPageRef<'a>> {
-        let mut next = Some(self.first);
+        let mut next = self.first;
         core::iter::from_fn(move || {
             let page = next?;
             // SAFETY: a page of the chain, owned by it and unchanged for `'a` (`ChainRef`).
@@ -658,16 +771,9 @@ impl<'a> ChainRef<'a> {
 
 impl Drop for PageChain {
     fn drop(&mut self) {
-        // Take every page back, clearing the links on the way, so that the pages go back
-        // clean (another holder, such as the migration core, may keep one).
-        let mut next = Some(*self.first.get_mut());
-        while let Some(page) = next {
-            // SAFETY: owned by the chain (invariant), which `&mut self` lets go of here.
-            let page = unsafe { ZsPage::from_raw(page) };
-            // SAFETY: as above: nobody else reads or writes the link.
-            next = unsafe { page.next() };
-            // SAFETY: as above.
-            unsafe { page.set_next(None) };
-        }
+        // Every page back, links cleared on the way (`IntoPages`).
+        drop(IntoPages {
+            next: self.first.get_mut().take(),
+        });
     }
 }

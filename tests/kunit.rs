@@ -119,9 +119,9 @@ fn new_pool() -> Pin<KBox<Pool>> {
 
 const GFP: Gfp = Gfp(kernel::bindings::GFP_KERNEL);
 
-/// Pages of retired zspages go back one RCU grace period after retirement (or, for a page
-/// whose lock was busy then, when the module's work has released it): wait for every
-/// pending retirement, then count the module's live zspage pages.
+/// Pages of retired zspages go back at retirement (or, for a page whose lock was busy then,
+/// when the module's work has released it), their metadata one RCU grace period later: wait
+/// for every pending retirement, then count the module's live zspage pages.
 fn settled_live_pages() -> isize {
     sys::rcu_barrier();
     sys::flush_module_work();
@@ -429,6 +429,55 @@ fn total_pages_tracks_zspages(test: &Test) {
     check_eq!(test, settled_live_pages(), pages_before);
 }
 
+/// Issue 14: the pages of a zspage emptied by `free` or by compaction go back to the page
+/// allocator at once, not one RCU grace period later (only the metadata waits, for the
+/// lockless lookups of seeds 000 and 003). No `rcu_barrier` between the frees and the
+/// counts: only the module's work is flushed, in case a page's lock was busy (the kernel's
+/// own compaction may have been looking at it), which waits for no grace period.
+fn retired_pages_freed_at_once(test: &Test) {
+    let pool = new_pool();
+    let pages_before = settled_live_pages();
+    let Ok(handle) = pool.malloc(100, GFP) else {
+        test.fail(file!(), line!(), "malloc failed");
+        return;
+    };
+    let with_zspage = fault::LIVE_PAGES.load(Ordering::Relaxed);
+    check!(test, pool.total_pages() > 0);
+    check_eq!(
+        test,
+        with_zspage - pages_before,
+        pool.total_pages() as isize
+    );
+    pool.free(handle);
+    sys::flush_module_work();
+    check_eq!(
+        test,
+        fault::LIVE_PAGES.load(Ordering::Relaxed),
+        pages_before
+    );
+    let Some(live) = fragmented_pool(test, &pool) else {
+        return;
+    };
+    sys::flush_module_work();
+    let before = fault::LIVE_PAGES.load(Ordering::Relaxed);
+    let freed = pool.compact();
+    sys::flush_module_work();
+    check!(test, freed > 0);
+    check_eq!(
+        test,
+        before - fault::LIVE_PAGES.load(Ordering::Relaxed),
+        freed as isize
+    );
+    free_live(&pool, live);
+    sys::flush_module_work();
+    check_eq!(test, pool.total_pages(), 0);
+    check_eq!(
+        test,
+        fault::LIVE_PAGES.load(Ordering::Relaxed),
+        pages_before
+    );
+}
+
 /// Destroying a pool with live objects frees every page and handle (the slab caches would
 /// complain at module unload otherwise).
 fn destroy_with_live_objects(test: &Test) {
@@ -690,7 +739,8 @@ fn seed000_free_while_isolated(test: &Test) {
         if let Some(h) = unsafe { Handle::from_raw(raw) } {
             pool.free(h);
         }
-        // The zspage's grace period ends, and it is freed, while the page is isolated.
+        // The zspage is freed (its pages at once, the isolated one left to the module's
+        // work; its metadata after the grace period) while the page is isolated.
         sys::rcu_barrier();
     });
     let _ = handle.into_raw();
@@ -702,7 +752,7 @@ fn seed000_free_while_isolated(test: &Test) {
 /// The rmmod hang: a zspage dies while another path holds one of its pages locked and
 /// leaves without a callback (memory offlining's `do_migrate_range`, or a second scanner
 /// that finds the page isolated). 6.12's isolating path then frees the page without a
-/// callback if its reference is the last (`migrate_folio_unmap`); had the RCU free path
+/// callback if its reference is the last (`migrate_folio_unmap`); had the free path
 /// put the module's reference on the busy page, its link to the movable operations would
 /// never be dropped and module exit would wait for it forever. The module must keep its
 /// reference and drop the link later, under the page lock, from process context.
@@ -727,7 +777,7 @@ fn dead_page_lock_busy_no_callback(test: &Test) {
     unsafe { test_pages::get(page) };
     // SAFETY: live (referenced above).
     let locked = unsafe { test_pages::try_lock(page) };
-    // The zspage dies and its RCU free runs while the lock is held.
+    // The zspage dies, and its pages are freed, while the lock is held.
     pool.free(handle);
     sys::rcu_barrier();
     // SAFETY: live (referenced above).
@@ -827,7 +877,8 @@ fn seed002_emptied_zspage_stays_off_lists(test: &Test) {
     let freed = pool.compact();
     kunit_hooks::set(kunit_hooks::Hook::None);
     let newcomer = HOOK_HANDLE.swap(0, Ordering::AcqRel);
-    // Let the emptied zspage's grace period pass: its pages and metadata are freed now.
+    // Let the emptied zspage's grace period pass: its metadata is freed now (its pages went
+    // at once).
     sys::rcu_barrier();
     check!(test, freed > 0 && newcomer != 0);
     // SAFETY: the hook's live handle, handed over through `HOOK_HANDLE`.
@@ -843,8 +894,9 @@ fn seed002_emptied_zspage_stays_off_lists(test: &Test) {
 }
 
 /// Seed 003: the last object is freed mid-migration, after the callback found the zspage
-/// from the page and before it locked the pool. The zspage memory must still be valid (RCU
-/// grace period), and the callback must see it is dead under the lock and back off.
+/// from the page and before it locked the class. The zspage's metadata must still be valid
+/// (RCU grace period; its pages but the callback's are freed already, and its chain is
+/// empty), and the callback must see it is dead under the lock and back off.
 fn seed003_free_mid_migration(test: &Test) {
     let pool = new_pool();
     let (movable_before, pages_before) =
@@ -1235,6 +1287,7 @@ kunit_suite! {
         spanning_copy_rules,
         alloc_failure_leaks_nothing,
         total_pages_tracks_zspages,
+        retired_pages_freed_at_once,
         destroy_with_live_objects,
         compaction_frees_pages_keeps_data,
         // Seed 004's own case first: under `ZS_MUTATE=blocking_writer` the run hangs in the
