@@ -31,8 +31,10 @@ mod zpool_glue;
 pub mod zs_api;
 mod zspage;
 
-/// The size-class table, computed at compile time.
-pub(crate) static CLASSES: logic::size_class::ClassTable = logic::size_class::ClassTable::new();
+/// The size-class table: one of the tables computed at compile time, selected by module init
+/// from the `chain_pages` parameter.
+pub(crate) static CLASSES: logic::size_class::ClassSelection =
+    logic::size_class::ClassSelection::new();
 
 module! {
     type: RustZsmalloc,
@@ -64,6 +66,8 @@ struct RustZsmalloc {
 
 impl kernel::Module for RustZsmalloc {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        // Before any pool exists: a zspage's class index means something in one table only.
+        select_chain_pages()?;
         let alloc = allocator::Allocator::new(&allocator::AllocatorNames {
             zspage_cache: c_str!("rust_zsmalloc_zspage"),
             handle_cache: c_str!("rust_zsmalloc_handle"),
@@ -73,15 +77,26 @@ impl kernel::Module for RustZsmalloc {
         ALLOCATOR.store(core::ptr::from_ref(&*alloc).cast_mut(), Ordering::Release);
         let driver = zpool_glue::Registration::new(module);
         pr_info!(
-            "loaded: {} size classes, huge from {} bytes\n",
+            "loaded: {} size classes, huge from {} bytes, zspages of up to {} pages\n",
             CLASSES.nr_classes(),
-            CLASSES.huge_class_size()
+            CLASSES.huge_class_size(),
+            CLASSES.chain_pages()
         );
         Ok(RustZsmalloc {
             _driver: driver,
             _alloc: alloc,
         })
     }
+}
+
+/// Selects the class table for the `chain_pages` parameter; `EINVAL` if it is out of range.
+fn select_chain_pages() -> Result {
+    use logic::size_class::{MAX_PAGES_PER_ZSPAGE, MIN_CHAIN_PAGES};
+    let pages = sys::params::chain_pages();
+    CLASSES.select(pages).map_err(|_| {
+        pr_err!("chain_pages={pages}: want {MIN_CHAIN_PAGES}..={MAX_PAGES_PER_ZSPAGE}\n");
+        EINVAL
+    })
 }
 
 impl Drop for RustZsmalloc {

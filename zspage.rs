@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A zspage: 1..=8 pages holding the objects of one size class, back to back (an object may
+//! A zspage: 1..=`chain_pages` (at most 16) pages holding the objects of one size class, back to back (an object may
 //! span two pages), and the metadata that describes it.
 //!
 //! Every object of a non-huge class starts with an 8-byte header: an allocated object's

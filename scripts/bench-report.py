@@ -28,6 +28,7 @@ MICRO = re.compile(r"ZS-BENCH micro alloc=(\S+) round=(\d+) metric=(\S+) value=(
 ORDER_LINE = re.compile(r"ZS-BENCH micro round=(\d+) order=(\S+)")
 TRACE = re.compile(r"ZS-BENCH micro trace (.*)")
 CACHE = re.compile(r"ZS-BENCH micro alloc=(\S+) round=(\d+) cache=(\S+) name=(\S+) aliases=(\d+)")
+CHAIN = re.compile(r"zsmalloc_rs: loaded: .* zspages of up to (\d+) pages")
 BACKENDS = ["rust_zsmalloc", "zsmalloc", "zbud", "z3fold"]
 OURS, THEIRS = "rust_zsmalloc", "zsmalloc"
 DENSITY_STATES = [
@@ -299,6 +300,10 @@ def main():
     if not sections:
         sys.exit("no ZS-BENCH results in the log: nothing to report")
     text = "\n".join(sections)
+    chains = sorted({m.group(1) for line in lines if (m := CHAIN.search(line))}, key=int)
+    if chains:
+        text = (f"rust_zsmalloc chain_pages: {', '.join(chains)} "
+                "(upstream zsmalloc: its compiled 8)\n\n") + text
     with open(f"{out}/results.md", "w") as f:
         f.write(text)
     print(text)

@@ -11,7 +11,9 @@
 # build/bench/zswap-density.svg, and prints the tables.
 # Knobs: ZS_BENCH_ROUNDS (6; even, so that each allocator goes first equally often),
 # ZS_BENCH_OBJECTS (16384), ZS_BENCH_RUN_MS (1000),
-# ZS_BENCH_SCENARIOS ("bench-micro bench-zswap": run only some).
+# ZS_BENCH_SCENARIOS ("bench-micro bench-zswap": run only some), ZS_CHAIN_PAGES (rust_zsmalloc's
+# chain_pages parameter, 4..16; unset: the module's default; upstream zsmalloc keeps its
+# compiled 8).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ZS_REPO"
@@ -22,6 +24,12 @@ esac
 [ $((ZS_BENCH_ROUNDS % 2)) = 0 ] ||
 	die "ZS_BENCH_ROUNDS=$ZS_BENCH_ROUNDS is odd: the rounds run in ABBA order, so each allocator goes first equally often only over an even number (try $((ZS_BENCH_ROUNDS + 1)))"
 export ZS_BENCH_ROUNDS
+if [ -n "${ZS_CHAIN_PAGES:-}" ]; then
+	case $ZS_CHAIN_PAGES in
+	4 | 5 | 6 | 7 | 8 | 9 | 1[0-6]) export ZS_CHAIN_PAGES ;;
+	*) die "ZS_CHAIN_PAGES=$ZS_CHAIN_PAGES: want 4..16 (zsmalloc_rs.ko's chain_pages range)" ;;
+	esac
+fi
 bash scripts/setup-host.sh
 bash scripts/build-kernel.sh bench
 kdir=$(zs_kernel_dir bench)
@@ -36,7 +44,7 @@ run_logged "$out/modules.log" "module build against the bench kernel failed" mak
 run_logged "$out/guest-tools.log" "building guest-tools failed" bash -c 'cd guest-tools && cargo build --release'
 # run-guest.sh takes the modules from the repo; point it at the bench build.
 read -r -a scenarios <<<"${ZS_BENCH_SCENARIOS:-bench-micro bench-zswap}"
-step "bench: one guest, $ZS_BENCH_ROUNDS rounds: ${scenarios[*]}"
+step "bench: one guest, $ZS_BENCH_ROUNDS rounds, rust_zsmalloc chain_pages=${ZS_CHAIN_PAGES:-default}: ${scenarios[*]}"
 ZS_MODULE_DIR=$src bash scripts/run-guest.sh --flavour bench --name bench --timeout 2400 "${scenarios[@]}"
 for scenario in "${scenarios[@]}"; do
 	grep -q "ZS-RESULT $scenario pass" "$ZS_BUILD/guest/bench/console.log" || die "$scenario failed: $ZS_BUILD/guest/bench/console.log"

@@ -6,7 +6,8 @@
 # once for rust_zsmalloc and once for zsmalloc (scenario bench-profile), maps block addresses
 # to symbols (System.map for the kernel, the guest's /proc/kallsyms for modules) and prints,
 # per allocator, instructions per malloc / per map call by function, side by side.
-# Knobs: ZS_BENCH_ROUNDS (2), ZS_BENCH_OBJECTS (16384), ZS_BENCH_RUN_MS (300), ZS_PROFILE_TOP (45).
+# Knobs: ZS_BENCH_ROUNDS (2), ZS_BENCH_OBJECTS (16384), ZS_BENCH_RUN_MS (300), ZS_PROFILE_TOP (45),
+# ZS_CHAIN_PAGES (rust_zsmalloc's chain_pages parameter; unset: the module's default).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ZS_REPO"

@@ -19,7 +19,7 @@ cd "$ZS_REPO"
 # Guest scenarios in the order they run (tests/guest/<name>.sh).
 ALL_SCENARIOS=(kunit module-load zswap zram-swap zram-fs zram-recompress migrate cpu-hotplug
 	rmmod-busy migrate-zswap fault-inject
-	micro-smoke zswap-boot zswap-boot-fallback zswap-modprobe zram-modprobe)
+	micro-smoke chain-pages zswap-boot zswap-boot-fallback zswap-modprobe zram-modprobe)
 read -r -a scenarios <<<"${ZS_SCENARIOS:-${ALL_SCENARIOS[*]}}"
 
 logs=$ZS_BUILD/logs

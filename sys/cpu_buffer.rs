@@ -8,7 +8,7 @@
 //! through a dynamic hotplug state (`CPUHP_MM_ZS_PREPARE` belongs to upstream zsmalloc).
 
 use super::{nr_cpu_ids, CpuHotplugState, CpuPin};
-use crate::logic::size_class::{ClassTable, HANDLE_SIZE, PAGE_SIZE};
+use crate::logic::size_class::{HANDLE_SIZE, MAX_HUGE_CLASS_SIZE, PAGE_SIZE};
 use core::{
     cell::UnsafeCell,
     sync::atomic::{AtomicBool, AtomicPtr, Ordering},
@@ -23,7 +23,8 @@ use kernel::{
 /// objects fill a page of their own and never span), and small enough that a `CopyArea`
 /// is one 4 KiB slab object, as upstream's per-CPU buffer is.
 pub(crate) const CPU_BUFFER_SIZE: usize = PAGE_SIZE - 64;
-const _: () = assert!(ClassTable::new().huge_class_size() + HANDLE_SIZE <= CPU_BUFFER_SIZE);
+// At every chain size `chain_pages` allows.
+const _: () = assert!(MAX_HUGE_CLASS_SIZE + HANDLE_SIZE <= CPU_BUFFER_SIZE);
 const _: () = assert!(core::mem::size_of::<CopyArea>() <= PAGE_SIZE);
 
 /// One CPU's buffer, whether a claim holds it, and the claim's tag (what it is for).

@@ -10,6 +10,7 @@ struct kunit;
 struct kmem_cache;
 struct dentry;
 
+unsigned int rzs_param_chain_pages(void);
 void *rzs_page_address(struct page *page);
 unsigned long rzs_vmemmap_start(void);
 unsigned long rzs_direct_map_start(void);

@@ -12,6 +12,7 @@ mod debugfs;
 mod list;
 mod movable;
 mod page;
+pub(crate) mod params;
 mod rcu;
 mod shrinker;
 mod slab;

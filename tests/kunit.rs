@@ -58,8 +58,9 @@ use pool::Pool;
 use sys::Gfp;
 use testing::{fault, hooks};
 
-/// The size-class table, as in the allocator module.
-pub(crate) static CLASSES: logic::size_class::ClassTable = logic::size_class::ClassTable::new();
+/// The size-class table, as in the allocator module (`chain_pages` works here too).
+pub(crate) static CLASSES: logic::size_class::ClassSelection =
+    logic::size_class::ClassSelection::new();
 
 module! {
     type: ZsmallocKunit,
@@ -80,6 +81,11 @@ struct ZsmallocKunit {
 
 impl kernel::Module for ZsmallocKunit {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let pages = sys::params::chain_pages();
+        if CLASSES.select(pages).is_err() {
+            pr_err!("chain_pages={pages}: out of range\n");
+            return Err(EINVAL);
+        }
         let alloc = Allocator::new(&AllocatorNames {
             zspage_cache: c_str!("rust_zsmalloc_kunit_zspage"),
             handle_cache: c_str!("rust_zsmalloc_kunit_handle"),

@@ -9,6 +9,7 @@
 #include <linux/err.h>
 #include <linux/kthread.h>
 #include "../sys/helpers.c"
+#include "../sys/params.c"
 
 void rzs_kunit_fail(struct kunit *test, const char *file, size_t file_len, u32 line,
 		    const char *what, size_t what_len)

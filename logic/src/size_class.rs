@@ -1,15 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Size classes, following Linux 6.12 `mm/zsmalloc.c` with 4 KiB pages and the
-//! default chain size of 8 pages.
+//! Size classes, following Linux 6.12 `mm/zsmalloc.c` with 4 KiB pages and a chain size
+//! (upstream's `CONFIG_ZSMALLOC_CHAIN_SIZE`) chosen at module load: the `chain_pages`
+//! parameter, [`MIN_CHAIN_PAGES`]..=[`MAX_PAGES_PER_ZSPAGE`], default
+//! [`DEFAULT_CHAIN_PAGES`]. The table of every allowed chain size is computed at compile time
+//! ([`CLASS_TABLES`]); a [`ClassSelection`] picks one once, at init.
 //!
 //! A request of `len` bytes is served from the *slot* whose size is the
 //! smallest `MIN_ALLOC_SIZE + k * CLASS_DELTA` holding `len + HANDLE_SIZE`
 //! (an object carries its handle in a header). Each slot picks the zspage
-//! length (1..=8 pages) that wastes the fewest tail bytes; neighbouring slots
+//! length (1..=chain pages) that wastes the fewest tail bytes; neighbouring slots
 //! that end up with the same (pages, objects) geometry share one class, whose
 //! object size is the largest of them. A class whose zspage is one page with
 //! one object is *huge*: its object has the page to itself and no header.
+
+use core::{
+    ops::Deref,
+    sync::atomic::{AtomicU8, Ordering},
+};
 
 /// Size of a page in bytes.
 pub const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
@@ -21,11 +29,21 @@ pub const MIN_ALLOC_SIZE: usize = 32;
 pub const CLASS_DELTA: usize = 16;
 /// Number of slots (sizes `MIN_ALLOC_SIZE..=PAGE_SIZE` in `CLASS_DELTA` steps).
 pub const NR_CLASS_SLOTS: usize = (PAGE_SIZE - MIN_ALLOC_SIZE).div_ceil(CLASS_DELTA) + 1;
-/// Longest zspage, in pages (upstream's default `CONFIG_ZSMALLOC_CHAIN_SIZE`).
-pub const MAX_PAGES_PER_ZSPAGE: usize = 8;
+/// Shortest chain size the `chain_pages` parameter allows (upstream's
+/// `CONFIG_ZSMALLOC_CHAIN_SIZE` range is 4..=16).
+pub const MIN_CHAIN_PAGES: usize = 4;
+/// Longest zspage, in pages: the longest chain size the `chain_pages` parameter allows.
+pub const MAX_PAGES_PER_ZSPAGE: usize = 16;
+/// The chain size when the parameter is not given (upstream's default
+/// `CONFIG_ZSMALLOC_CHAIN_SIZE`).
+pub const DEFAULT_CHAIN_PAGES: usize = 8;
+/// Number of allowed chain sizes, the entries of [`CLASS_TABLES`].
+pub const NR_CHAIN_SIZES: usize = MAX_PAGES_PER_ZSPAGE - MIN_CHAIN_PAGES + 1;
 /// Size of the handle header in front of every non-huge object.
 pub const HANDLE_SIZE: usize = 8;
-/// Most objects a zspage may hold: a location keeps the index in 8 bits.
+/// Most objects a zspage may hold: a location keeps the index in 8 bits. With chains longer
+/// than 8 pages this cap binds for some small sizes (upstream, whose index has more bits,
+/// would pick a longer chain for them); [`chain_size`] then picks the best chain within it.
 pub const MAX_OBJS_PER_ZSPAGE: usize = 256;
 
 /// Geometry of one size class.
@@ -101,18 +119,18 @@ pub const fn slot_for_size(size: usize) -> usize {
     }
 }
 
-/// Zspage length in pages for objects of `size` bytes: the fewest wasted tail
-/// bytes, ties going to the shorter chain, powers of two always one page (as
-/// upstream's `calculate_zspage_chain_size`). Lengths that would exceed
-/// [`MAX_OBJS_PER_ZSPAGE`] are never chosen.
-pub const fn chain_size(size: usize) -> usize {
+/// Zspage length in pages (at most `max_pages`) for objects of `size` bytes: the fewest
+/// wasted tail bytes, ties going to the shorter chain, powers of two always one page (as
+/// upstream's `calculate_zspage_chain_size`). Lengths whose zspage would hold more than
+/// [`MAX_OBJS_PER_ZSPAGE`] objects are never chosen.
+pub const fn chain_size(size: usize, max_pages: usize) -> usize {
     if size.is_power_of_two() {
         return 1;
     }
     let mut best = 1;
     let mut min_waste = usize::MAX;
     let mut pages = 1;
-    while pages <= MAX_PAGES_PER_ZSPAGE {
+    while pages <= max_pages {
         let bytes = pages * PAGE_SIZE;
         if bytes / size <= MAX_OBJS_PER_ZSPAGE && bytes % size < min_waste {
             min_waste = bytes % size;
@@ -123,10 +141,10 @@ pub const fn chain_size(size: usize) -> usize {
     best
 }
 
-/// Geometry of slot `slot` before merging.
-const fn slot_spec(slot: usize) -> ClassSpec {
+/// Geometry of slot `slot` before merging, with chains of at most `max_pages` pages.
+const fn slot_spec(slot: usize, max_pages: usize) -> ClassSpec {
     let size = slot_size(slot);
-    let pages = chain_size(size);
+    let pages = chain_size(size, max_pages);
     let objs = pages * PAGE_SIZE / size;
     // All three are bounded by PAGE_SIZE * MAX_PAGES_PER_ZSPAGE, far below u32::MAX.
     ClassSpec {
@@ -140,8 +158,8 @@ const fn slot_spec(slot: usize) -> ClassSpec {
 // `ClassTable::classes` has 256 entries and classes are `u8` indices.
 const _: () = assert!(NR_CLASS_SLOTS <= 256);
 
-/// The merged size classes, computed at compile time:
-/// `static CLASSES: ClassTable = ClassTable::new();`.
+/// The merged size classes for one chain size, computed at compile time (see
+/// [`CLASS_TABLES`]).
 ///
 /// Class indices run from 0 (smallest size) to `nr_classes() - 1`.
 #[derive(Clone, Debug)]
@@ -152,11 +170,19 @@ pub struct ClassTable {
     nr_classes: usize,
     slot_class: [u8; NR_CLASS_SLOTS],
     huge_class_size: usize,
+    chain_pages: usize,
 }
 
 impl ClassTable {
-    /// Builds the table.
+    /// Builds the table for the default chain size, [`DEFAULT_CHAIN_PAGES`].
     pub const fn new() -> ClassTable {
+        Self::with_chain(DEFAULT_CHAIN_PAGES)
+    }
+
+    /// Builds the table for zspages of at most `chain_pages` pages (1..=
+    /// [`MAX_PAGES_PER_ZSPAGE`]; the module allows [`MIN_CHAIN_PAGES`] and up).
+    pub const fn with_chain(chain_pages: usize) -> ClassTable {
+        assert!(chain_pages >= 1 && chain_pages <= MAX_PAGES_PER_ZSPAGE);
         let empty = ClassSpec {
             size: 0,
             pages_per_zspage: 0,
@@ -172,7 +198,7 @@ impl ClassTable {
         let mut slot = NR_CLASS_SLOTS;
         while slot > 0 {
             slot -= 1;
-            let spec = slot_spec(slot);
+            let spec = slot_spec(slot, chain_pages);
             if huge_class_size == 0 && spec.pages_per_zspage != 1 && spec.objs_per_zspage != 1 {
                 // Upstream's test for the largest non-huge slot: a request is
                 // huge iff it plus its header exceeds this slot's size.
@@ -206,7 +232,13 @@ impl ClassTable {
             nr_classes: nr,
             slot_class,
             huge_class_size,
+            chain_pages,
         }
+    }
+
+    /// The chain size the table was built for: no zspage is longer.
+    pub const fn chain_pages(&self) -> usize {
+        self.chain_pages
     }
 
     /// Number of (merged) classes.
@@ -273,6 +305,98 @@ impl ClassTable {
 impl Default for ClassTable {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The class table of every allowed chain size: entry `i` is for
+/// `MIN_CHAIN_PAGES + i` pages. Computed at compile time; read-only data.
+pub static CLASS_TABLES: [ClassTable; NR_CHAIN_SIZES] = {
+    let mut tables = [const { ClassTable::new() }; NR_CHAIN_SIZES];
+    let mut i = 0;
+    while i < NR_CHAIN_SIZES {
+        tables[i] = ClassTable::with_chain(MIN_CHAIN_PAGES + i);
+        i += 1;
+    }
+    tables
+};
+
+/// The largest [`ClassTable::huge_class_size`] of any allowed chain size: every non-huge
+/// object (the ones that may span two pages) is shorter than this plus [`HANDLE_SIZE`].
+pub const MAX_HUGE_CLASS_SIZE: usize = {
+    let mut max = 0;
+    let mut pages = MIN_CHAIN_PAGES;
+    while pages <= MAX_PAGES_PER_ZSPAGE {
+        let huge = ClassTable::with_chain(pages).huge_class_size();
+        if huge > max {
+            max = huge;
+        }
+        pages += 1;
+    }
+    max
+};
+
+/// A chain size the module does not allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainOutOfRange;
+
+/// The class table in use: one of [`CLASS_TABLES`], chosen once at module init from the
+/// `chain_pages` parameter, before any pool exists, and never changed while a pool does.
+/// Derefs to the table (`CLASSES.class_u8(..)`): one byte load and a clamp in front of the
+/// table access, no bounds check, no `unsafe`.
+#[derive(Debug)]
+pub struct ClassSelection {
+    /// Index into [`CLASS_TABLES`].
+    index: AtomicU8,
+}
+
+// The index fits the `u8`.
+const _: () = assert!(NR_CHAIN_SIZES <= 256);
+
+impl ClassSelection {
+    /// The table for [`DEFAULT_CHAIN_PAGES`].
+    pub const fn new() -> ClassSelection {
+        ClassSelection {
+            index: AtomicU8::new((DEFAULT_CHAIN_PAGES - MIN_CHAIN_PAGES) as u8),
+        }
+    }
+
+    /// Selects the table for `chain_pages`, or leaves the selection alone if it is outside
+    /// [`MIN_CHAIN_PAGES`]..=[`MAX_PAGES_PER_ZSPAGE`]. Only before any pool exists: a
+    /// zspage's class index means something in one table only.
+    pub fn select(&self, chain_pages: usize) -> Result<(), ChainOutOfRange> {
+        if !(MIN_CHAIN_PAGES..=MAX_PAGES_PER_ZSPAGE).contains(&chain_pages) {
+            return Err(ChainOutOfRange);
+        }
+        // In range, so below NR_CHAIN_SIZES (asserted to fit u8). Relaxed: pools are created
+        // after module init, which publishes its work (the module core's own ordering, and
+        // the allocator pointer's release store).
+        self.index
+            .store((chain_pages - MIN_CHAIN_PAGES) as u8, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The selected table.
+    #[inline]
+    pub fn table(&self) -> &'static ClassTable {
+        let index = usize::from(self.index.load(Ordering::Relaxed));
+        // The clamp (never binding: `select` stores in-range indices) instead of a bounds
+        // check with a panic path.
+        &CLASS_TABLES[index.min(NR_CHAIN_SIZES - 1)]
+    }
+}
+
+impl Default for ClassSelection {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Deref for ClassSelection {
+    type Target = ClassTable;
+
+    #[inline]
+    fn deref(&self) -> &ClassTable {
+        self.table()
     }
 }
 
@@ -363,32 +487,45 @@ mod tests {
         assert_eq!(TABLE.lookup(4096), Ok((last, 4096)));
     }
 
-    #[test]
-    fn huge_threshold() {
-        let h = TABLE.huge_class_size();
-        assert!(!class_for(h - 1).huge);
-        assert!(class_for(h).huge);
-        assert!(class_for(h + 1).huge);
-        let (_, stored) = TABLE.lookup(h - 1).unwrap();
+    /// Every allowed chain size's table, with its chain size.
+    fn all_tables() -> impl Iterator<Item = (usize, &'static ClassTable)> {
+        (MIN_CHAIN_PAGES..=MAX_PAGES_PER_ZSPAGE).zip(CLASS_TABLES.iter())
+    }
+
+    fn check_huge_threshold(table: &ClassTable) {
+        let chain = table.chain_pages();
+        let class_for = |len| *table.class(table.lookup(len).unwrap().0);
+        let h = table.huge_class_size();
+        assert!(!class_for(h - 1).huge, "chain {chain}");
+        assert!(class_for(h).huge, "chain {chain}");
+        assert!(class_for(h + 1).huge, "chain {chain}");
+        let (_, stored) = table.lookup(h - 1).unwrap();
         assert_eq!(stored, h - 1 + HANDLE_SIZE);
-        assert_eq!(TABLE.lookup(h).unwrap().1, h);
+        assert_eq!(table.lookup(h).unwrap().1, h);
         for len in 1..=PAGE_SIZE {
-            let (index, stored) = TABLE.lookup(len).unwrap();
-            let c = TABLE.class(index);
-            assert_eq!(c.huge, len >= h, "len {len}");
-            assert!(stored <= c.size_bytes(), "len {len}");
+            let (index, stored) = table.lookup(len).unwrap();
+            let c = table.class(index);
+            assert_eq!(c.huge, len >= h, "chain {chain} len {len}");
+            assert!(stored <= c.size_bytes(), "chain {chain} len {len}");
             assert_eq!(stored, len + c.header_len());
             // Best fit: the next smaller class could not hold it.
-            assert!(index == 0 || TABLE.class(index - 1).size_bytes() < len + HANDLE_SIZE);
+            assert!(index == 0 || table.class(index - 1).size_bytes() < len + HANDLE_SIZE);
         }
     }
 
     #[test]
-    fn classes_consistent() {
-        let classes = TABLE.classes();
+    fn huge_threshold() {
+        for (_, table) in all_tables() {
+            check_huge_threshold(table);
+        }
+    }
+
+    fn check_classes_consistent(table: &ClassTable) {
+        let chain = table.chain_pages();
+        let classes = table.classes();
         for c in classes {
             let bytes = c.pages() * PAGE_SIZE;
-            assert!((1..=MAX_PAGES_PER_ZSPAGE).contains(&c.pages()));
+            assert!((1..=chain).contains(&c.pages()), "chain {chain}");
             assert_eq!(c.objs_per_zspage as usize, bytes / c.size_bytes());
             assert!(c.objs_per_zspage as usize <= MAX_OBJS_PER_ZSPAGE);
             assert_eq!(c.size_bytes() % CLASS_DELTA, 0);
@@ -407,30 +544,111 @@ mod tests {
         // Slots map monotonically onto classes and every class is used.
         let mut prev = 0;
         for slot in 0..NR_CLASS_SLOTS {
-            let class = TABLE.class_of_slot(slot);
+            let class = table.class_of_slot(slot);
             assert!(class == prev || class == prev + 1);
-            assert!(TABLE.class(class).size_bytes() >= slot_size(slot));
+            assert!(table.class(class).size_bytes() >= slot_size(slot));
             prev = class;
         }
-        assert_eq!(prev, TABLE.nr_classes() - 1);
+        assert_eq!(prev, table.nr_classes() - 1);
+        // The unused tail of the table: `class_u8` on it sees empty specs.
+        for index in table.nr_classes()..256 {
+            assert_eq!(table.class_u8(index as u8).objs_per_zspage, 0);
+        }
+        // Spanning objects fit the per-CPU copy buffer's bound.
+        assert!(table.huge_class_size() <= MAX_HUGE_CLASS_SIZE);
+    }
+
+    #[test]
+    fn classes_consistent() {
+        for (chain, table) in all_tables() {
+            assert_eq!(table.chain_pages(), chain);
+            check_classes_consistent(table);
+        }
+    }
+
+    /// Upstream's `calculate_zspage_chain_size`: no cap on the objects per zspage.
+    fn upstream_chain_size(size: usize, max_pages: usize) -> usize {
+        if size.is_power_of_two() {
+            return 1;
+        }
+        (1..=max_pages)
+            .min_by_key(|p| p * PAGE_SIZE % size)
+            .unwrap()
     }
 
     #[test]
     fn objs_cap_never_binds() {
-        // Upstream's rule without the MAX_OBJS_PER_ZSPAGE cap picks the same chains.
-        for slot in 0..NR_CLASS_SLOTS {
-            let size = slot_size(slot);
-            let uncapped = if size.is_power_of_two() {
-                1
-            } else {
-                (1..=MAX_PAGES_PER_ZSPAGE)
-                    .min_by_key(|p| p * PAGE_SIZE % size)
-                    .unwrap()
-            };
-            assert_eq!(chain_size(size), uncapped, "size {size}");
+        // At every allowed chain size, upstream's rule without the MAX_OBJS_PER_ZSPAGE cap
+        // picks the same chains, so the 8-bit object index costs no density. Why: a zspage
+        // holds more than 256 objects only if the size is below 16 bytes per page of chain,
+        // i.e. 16 * k bytes with k < 16; a power of two takes one page, and otherwise
+        // `pages * PAGE_SIZE % (16 * k)` is zero as soon as `pages` is a multiple of k's odd
+        // part (< 16), the shortest such chain wins, and it holds `256 * pages / k <= 256`.
+        for (chain, table) in all_tables() {
+            for slot in 0..NR_CLASS_SLOTS {
+                let size = slot_size(slot);
+                let uncapped = upstream_chain_size(size, chain);
+                assert_eq!(
+                    chain_size(size, chain),
+                    uncapped,
+                    "chain {chain} size {size}"
+                );
+            }
+            let max = table.classes().iter().map(|c| c.objs_per_zspage).max();
+            assert_eq!(max, Some(256), "chain {chain}");
         }
-        let max = TABLE.classes().iter().map(|c| c.objs_per_zspage).max();
-        assert_eq!(max, Some(256));
+    }
+
+    #[test]
+    fn tables_per_chain_size() {
+        // The default entry is `ClassTable::new()`.
+        let default = &CLASS_TABLES[DEFAULT_CHAIN_PAGES - MIN_CHAIN_PAGES];
+        assert_eq!(default.classes(), TABLE.classes());
+        assert_eq!(default.huge_class_size(), TABLE.huge_class_size());
+        println!("chain classes huge_class_size");
+        for (chain, table) in all_tables() {
+            println!(
+                "{chain:5} {:7} {:15}",
+                table.nr_classes(),
+                table.huge_class_size()
+            );
+        }
+        // By hand: the largest non-huge class at 4 pages is 3264 (4 pages, 5 objects, see
+        // hand_computed_classes), at 16 pages 3840 (15 pages, exactly 16 objects).
+        let at = |chain: usize| &CLASS_TABLES[chain - MIN_CHAIN_PAGES];
+        assert_eq!(at(4).huge_class_size(), 3264 - (HANDLE_SIZE - 1));
+        assert_eq!(at(16).huge_class_size(), 3840 - (HANDLE_SIZE - 1));
+        let class_at = |chain, len| *at(chain).class(at(chain).lookup(len).unwrap().0);
+        assert_eq!(class_at(4, 3256), spec(3264, 4, 5));
+        assert_eq!(class_at(4, 3624), spec(4096, 1, 1));
+        assert_eq!(class_at(16, 3832), spec(3840, 15, 16));
+        assert_eq!(at(4).nr_classes(), 69);
+        assert_eq!(at(16).nr_classes(), 192);
+        // Longer chains: fewer huge objects (the threshold never falls).
+        for w in CLASS_TABLES.windows(2) {
+            assert!(w[0].huge_class_size() <= w[1].huge_class_size());
+        }
+        let max = CLASS_TABLES.iter().map(ClassTable::huge_class_size).max();
+        assert_eq!(max, Some(MAX_HUGE_CLASS_SIZE));
+    }
+
+    #[test]
+    fn selection() {
+        let sel = ClassSelection::new();
+        assert_eq!(sel.chain_pages(), DEFAULT_CHAIN_PAGES);
+        assert_eq!(sel.huge_class_size(), 3625);
+        for chain in [0, 1, 3, 17, 255, usize::MAX] {
+            assert_eq!(sel.select(chain), Err(ChainOutOfRange), "{chain}");
+            assert_eq!(sel.chain_pages(), DEFAULT_CHAIN_PAGES);
+        }
+        for (chain, table) in all_tables() {
+            assert_eq!(sel.select(chain), Ok(()));
+            assert_eq!(sel.chain_pages(), chain);
+            assert!(core::ptr::eq(sel.table(), table));
+            // Deref: the table's methods on the selection.
+            assert_eq!(sel.nr_classes(), table.nr_classes());
+            assert!(core::ptr::eq(sel.class_u8(1), table.class(1)));
+        }
     }
 
     #[test]

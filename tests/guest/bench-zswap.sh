@@ -5,8 +5,10 @@
 # ZS-BENCH zswap backend=B round=R position=P secs=S total_secs=T hold_secs=H stored_pages=N pool_bytes=M
 # secs is the workload's time without its fixed hold (fill, pageout, read back and verify);
 # stored_pages and pool_bytes are read while the data is held out, after zstest said so.
+# zs.chain_pages (ZS_CHAIN_PAGES of scripts/bench.sh), if given, is zsmalloc_rs.ko's chain_pages.
 . /tests/lib.sh
-insmod $MODDIR/zsmalloc_rs.ko
+chain=$(cmdline_value zs.chain_pages '')
+insmod $MODDIR/zsmalloc_rs.ko ${chain:+chain_pages=$chain}
 insmod $MODDIR/zsmalloc.ko
 insmod $MODDIR/z3fold.ko
 swap_on

@@ -281,14 +281,15 @@ cmdline_value() {
 	echo "${v:-$2}"
 }
 
-# run_microbench ROUNDS OBJECTS RUN_MS: the microbenchmark module against upstream zsmalloc.ko
-# (loaded here; zsmalloc_rs_compat.ko must not be, it exports the same zs_* names) and
-# zsmalloc_rs.ko. Its results are ZS-BENCH lines on the console; insmod fails if any object
+# run_microbench ROUNDS OBJECTS RUN_MS [CHAIN_PAGES]: the microbenchmark module against upstream
+# zsmalloc.ko (loaded here; zsmalloc_rs_compat.ko must not be, it exports the same zs_* names)
+# and zsmalloc_rs.ko (with chain_pages=CHAIN_PAGES if given and not empty; upstream zsmalloc
+# keeps its compiled chain size, 8). Its results are ZS-BENCH lines on the console; insmod fails if any object
 # read back wrong or an operation failed.
 run_microbench() {
 	module_loaded zsmalloc_rs_compat && fail "zsmalloc_rs_compat is loaded: the benchmark must call upstream zs_*"
 	insmod $MODDIR/zsmalloc.ko
-	insmod $MODDIR/zsmalloc_rs.ko
+	insmod $MODDIR/zsmalloc_rs.ko ${4:+chain_pages=$4}
 	insmod $MODDIR/zsmalloc_rs_bench.ko rounds="$1" objects="$2" run_ms="$3" ||
 		fail "the microbenchmark failed (its pr_err lines above say where)"
 	rmmod zsmalloc_rs_bench
