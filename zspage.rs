@@ -204,7 +204,10 @@ impl Zspage {
     #[inline]
     pub(crate) fn held<'g>(&'g self, lists: &'g ClassLists) -> Held<'g> {
         assert!(lists.owns(self), "a zspage used under another class's lock");
-        Held { zspage: self }
+        Held {
+            zspage: self,
+            spec: self.spec(),
+        }
     }
 
     /// Where object `idx` of this zspage is, as a handle slot holds it.
@@ -263,6 +266,9 @@ impl Zspage {
 #[derive(Clone, Copy)]
 pub(crate) struct Held<'g> {
     zspage: &'g Zspage,
+    /// The zspage's class geometry, looked up once (`Zspage::held`) for the whole critical
+    /// section rather than at every object access.
+    spec: &'static ClassSpec,
 }
 
 impl<'g> core::ops::Deref for Held<'g> {
@@ -275,6 +281,18 @@ impl<'g> core::ops::Deref for Held<'g> {
 }
 
 impl<'g> Held<'g> {
+    /// The zspage's class geometry (as `Zspage::spec`, without the lookup).
+    #[inline]
+    pub(crate) fn spec(self) -> &'static ClassSpec {
+        self.spec
+    }
+
+    /// Where object `idx` is (as `Zspage::place`, without the class lookup).
+    #[inline]
+    pub(crate) fn place(self, idx: u32) -> ObjPlace {
+        obj_place(self.spec, idx)
+    }
+
     #[inline]
     pub(crate) fn zspage(self) -> &'g Zspage {
         self.zspage
@@ -573,6 +591,8 @@ fn for_each_part(
 /// allocated in `zspage` to a handle that the holder borrows mutably for as long.
 pub(crate) struct ReadHold<'a> {
     zspage: &'a Zspage,
+    /// The zspage's class geometry, looked up once.
+    spec: &'static ClassSpec,
     /// Where object `idx` lies, computed once: the read hold keeps it there.
     place: ObjPlace,
 }
@@ -591,9 +611,11 @@ impl<'a> ReadHold<'a> {
         // freed) before the hold ends.
         let zspage = unsafe { &*core::ptr::from_ref(zspage) };
         // INVARIANT: as the caller guarantees.
+        let spec = zspage.spec();
         ReadHold {
             zspage,
-            place: zspage.place(idx),
+            spec,
+            place: obj_place(spec, idx),
         }
     }
 
@@ -614,9 +636,11 @@ impl<'a> ReadHold<'a> {
         // before the hold ends.
         let zspage = unsafe { &*(location.addr() as *const Zspage) };
         // INVARIANT: as the caller guarantees.
+        let spec = zspage.spec();
         ReadHold {
             zspage,
-            place: zspage.place(u32::from(location.obj_index())),
+            spec,
+            place: obj_place(spec, u32::from(location.obj_index())),
         }
     }
 
@@ -637,7 +661,7 @@ impl<'a> ReadHold<'a> {
     /// The object's payload length (the class size minus the header).
     #[inline]
     pub(crate) fn payload_len(&self) -> usize {
-        let spec = self.zspage.spec();
+        let spec = self.spec;
         // A class's size is never below its header (8 bytes at least: `MIN_ALLOC_SIZE`).
         spec.size_bytes().wrapping_sub(spec.header_len())
     }
@@ -654,7 +678,7 @@ impl<'a> ReadHold<'a> {
         if place.spans {
             return None;
         }
-        let header = self.zspage.spec().header_len();
+        let header = self.spec.header_len();
         let page = self.chain().page(place.page);
         let start = page.address().wrapping_add(place.offset + header);
         // SAFETY: the object lies within the page (layout); the read hold keeps it there,
@@ -674,7 +698,7 @@ impl<'a> ReadHold<'a> {
         len: usize,
         f: impl FnMut(&ZsPage, usize, core::ops::Range<usize>),
     ) {
-        let spec = self.zspage.spec();
+        let spec = self.spec;
         let len = len.min(self.payload_len());
         for_each_part(
             self.chain(),
