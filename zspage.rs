@@ -222,11 +222,6 @@ impl Zspage {
         location
     }
 
-    #[inline]
-    pub(crate) fn place(&self, idx: u32) -> ObjPlace {
-        obj_place(self.spec(), idx)
-    }
-
     /// Links every page to this zspage and registers it with the migration core; done
     /// once, before the zspage is listed, at its final (slab) address: a zspage still in
     /// its box has never been listed (`ClassLists::insert` takes the box). Returns the pages
