@@ -81,9 +81,10 @@ impl Trace {
     /// The bytes object `i` is written with (and read back as).
     pub(crate) fn content(&self, i: usize) -> &[u8] {
         let start = (i * 61) % PAGE_SIZE;
-        // In range (`source` is two pages; `start` and a size are at most a page each); `get` keeps the
-        // slice-index panic call out, which 6.12's objtool does not know as noreturn with
-        // this rustc ("falls through to next function" in some inlining outcomes).
+        // In range (`source` is two pages; `start` and a size are at most a page each).
+        // `get` keeps the slice-index panic call out, which 6.12's objtool does not know as
+        // noreturn with this rustc ("falls through to next function" in some inlining
+        // outcomes).
         self.source
             .get(start..start + self.size(i))
             .unwrap_or_default()
