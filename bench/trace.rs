@@ -80,13 +80,16 @@ impl Trace {
 
     /// The bytes object `i` is written with (and read back as).
     pub(crate) fn content(&self, i: usize) -> &[u8] {
-        let start = (i * 61) % PAGE_SIZE;
+        let start = i.wrapping_mul(61) % PAGE_SIZE;
+        let size = i
+            .checked_rem(self.sizes.len())
+            .and_then(|i| self.sizes.get(i))
+            .map_or(0, |&size| usize::from(size));
         // In range (`source` is two pages; `start` and a size are at most a page each).
-        // `get` keeps the slice-index panic call out, which 6.12's objtool does not know as
-        // noreturn with this rustc ("falls through to next function" in some inlining
-        // outcomes).
+        // No panicking index or arithmetic here: 6.12's objtool does not know this rustc's
+        // panic calls as noreturn ("falls through to next function" when inlined here).
         self.source
-            .get(start..start + self.size(i))
+            .get(start..start.wrapping_add(size))
             .unwrap_or_default()
     }
 }
