@@ -342,8 +342,9 @@ fn obj_spans(spec: &logic::size_class::ClassSpec, idx: u32) -> bool {
 /// destroyed pool; the zspage's pages go back once the core unlocks, and module exit can
 /// complete (no page left linked).
 pub(super) fn destroy_pool_while_page_isolated(test: &Test) {
-    let (movable_before, pages_before) =
-        (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
+    // Settled first: the module's count includes pages whose retirement is pending.
+    let pages_before = settled_live_pages();
+    let movable_before = MOVABLE_PAGES.load(Ordering::Relaxed);
     let pool = new_pool();
     let Ok(handle) = pool.malloc(100, GFP) else {
         test.fail(file!(), line!(), "malloc failed");
@@ -370,8 +371,9 @@ pub(super) fn destroy_pool_while_page_isolated(test: &Test) {
 pub(super) fn compaction_meets_isolated_pages(test: &Test) {
     use sys::test_pages;
     let pool = new_pool();
-    let (movable_before, pages_before) =
-        (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
+    // Settled first: the module's count includes pages whose retirement is pending.
+    let pages_before = settled_live_pages();
+    let movable_before = MOVABLE_PAGES.load(Ordering::Relaxed);
     // (a) the source zspage's page.
     let Some(Straggler {
         mut target,
@@ -712,8 +714,13 @@ fn meet(race: Race) -> Result<(), Unmet> {
     kunit_hooks::set(kunit_hooks::Hook::None);
     RACE.store(0, Ordering::Release);
     if !finished {
+        // What a thread recorded before it stopped (a thread that oopsed never finishes).
+        let code = match MEET_ERROR.load(Ordering::Acquire) {
+            0 => MeetError::NotFinished as u8,
+            code => code,
+        };
         return Err(Unmet {
-            why: MeetError::describe(MeetError::NotFinished as u8),
+            why: MeetError::describe(code),
             threads_done: false,
         });
     }
@@ -827,8 +834,9 @@ pub(super) fn seed001_map_meets_compaction_cross_cpu(test: &Test) {
 /// the lock and back off (`-EAGAIN`), dropping the page's link; nothing leaks.
 pub(super) fn seed003_free_mid_migration_cross_cpu(test: &Test) {
     let pool = new_pool();
-    let (movable_before, pages_before) =
-        (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
+    // Settled first: the module's count includes pages whose retirement is pending.
+    let pages_before = settled_live_pages();
+    let movable_before = MOVABLE_PAGES.load(Ordering::Relaxed);
     let Ok(handle) = pool.malloc(100, GFP) else {
         test.fail(file!(), line!(), "malloc failed");
         return;
@@ -856,8 +864,9 @@ pub(super) fn seed003_free_mid_migration_cross_cpu(test: &Test) {
 /// the zspage. A must find the zspage dead and back off; the object is intact.
 pub(super) fn compaction_meets_migration_cross_cpu(test: &Test) {
     let pool = new_pool();
-    let (movable_before, pages_before) =
-        (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
+    // Settled first: the module's count includes pages whose retirement is pending.
+    let pages_before = settled_live_pages();
+    let movable_before = MOVABLE_PAGES.load(Ordering::Relaxed);
     let Some(Straggler {
         mut target,
         kept,
@@ -901,8 +910,9 @@ pub(super) fn compaction_meets_migration_cross_cpu(test: &Test) {
 /// zspage dead under the (still valid) class lock and backs off. Module exit stays
 /// possible: no page is left linked, none leaked.
 pub(super) fn destroy_pool_mid_migration_cross_cpu(test: &Test) {
-    let (movable_before, pages_before) =
-        (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
+    // Settled first: the module's count includes pages whose retirement is pending.
+    let pages_before = settled_live_pages();
+    let movable_before = MOVABLE_PAGES.load(Ordering::Relaxed);
     let pool = new_pool();
     let mut page = core::ptr::null_mut();
     for _ in 0..2 {
