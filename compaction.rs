@@ -82,7 +82,9 @@ impl Pool {
             .sum()
     }
 
-    fn compact_class(&self, class: usize) -> usize {
+    /// Compacts class `class`; returns the pages freed. Never sleeps (the KUnit hooks run it
+    /// inside RCU read-side sections).
+    pub(crate) fn compact_class(&self, class: usize) -> usize {
         let mut freed = 0;
         // Each round empties its source or fills its destination, so the number of zspages
         // bounds the rounds; the pool lock is dropped between rounds.
@@ -139,6 +141,7 @@ fn compact_once(lists: &ClassLists) -> Round {
             break;
         };
         src.copy_obj(&src_write, idx, dst, &dst_write, dst_idx);
+        hooks::run(hooks::Point::AfterObjectCopy(handle));
         let location = dst.location(dst_idx);
         // The bytes are in place: repoint the handle in one store. Its readers wait for
         // `src`'s write lock and then re-check the slot; its freer waits for the pool lock.

@@ -57,6 +57,7 @@ use crate::{
     sys::{
         self, CpuBuffers, DebugfsDir, Gfp, InlineSpinLock, List, RcuReadGuard, RcuReader, SlabBox,
     },
+    testing::{self, hooks},
     zspage::{Held, Life, ReadHold, Zspage},
     CLASSES,
 };
@@ -441,21 +442,33 @@ impl Pool {
 
     /// Frees the object of `handle`. Never sleeps, takes no pool-wide lock.
     pub(crate) fn free(&self, handle: Handle<'_>) {
+        // The mutation's copy of the location read before the class lock.
+        let stale = HandleSlot::new();
         let dead = {
             let lists = {
                 // The zspage the slot names now may be retiring (compaction is moving the
                 // object), but it lives through this section, and its class is the
                 // object's: objects never change class.
                 let rcu = RcuReadGuard::new();
-                let (zspage, _) = handle.slot().zspage(&rcu);
+                let (zspage, idx) = handle.slot().zspage(&rcu);
                 if !core::ptr::eq(zspage.pool_ptr(), self) {
                     pr_err!("free: a handle of another pool; leaked\n");
                     return;
                 }
+                if testing::MUTATE_FREE_STALE_LOCATION {
+                    stale.store(zspage.location(idx));
+                }
+                hooks::run(hooks::Point::AfterFreeLookup(handle.raw()));
                 self.class(zspage.class()).lock()
             };
-            // Under the class lock the location cannot change (compaction holds it to move).
-            let (zspage, idx) = handle.slot().zspage(&*lists);
+            // Under the class lock the location cannot change (compaction holds it to move):
+            // read it again, the one read before the lock may be stale.
+            let slot = if testing::MUTATE_FREE_STALE_LOCATION {
+                &stale
+            } else {
+                handle.slot()
+            };
+            let (zspage, idx) = slot.zspage(&*lists);
             let zspage = zspage.held(&lists);
             zspage.free_obj(idx);
             lists.object_freed(zspage)
@@ -482,11 +495,13 @@ impl Pool {
         let rcu = RcuReadGuard::new();
         loop {
             let (zspage, idx) = handle.slot().zspage(&rcu);
+            hooks::run(hooks::Point::AfterMapLookup(handle.raw()));
             zspage.lock().read_acquire();
             // Compaction repoints the slot with this zspage write-locked, so with the read
             // lock held the slot either still names this zspage (and then the object stays
             // put until the hold ends) or it was repointed before we got the lock.
-            if handle.slot().load() == Some(zspage.location(idx)) {
+            if testing::MUTATE_MAP_NO_RECHECK || handle.slot().load() == Some(zspage.location(idx))
+            {
                 if !core::ptr::eq(zspage.pool_ptr(), self) {
                     zspage.lock().read_release();
                     pr_err!("map: a handle of another pool\n");
@@ -592,7 +607,10 @@ impl PinnedDrop for Pool {
         }
         // The movable_ops callbacks reach the pool through zspages found under RCU: once
         // every retirement callback has run, none of them can still be using the pool.
-        sys::rcu_barrier();
+        hooks::run(hooks::Point::AfterDestroyRetire);
+        if !testing::MUTATE_DESTROY_NO_BARRIER {
+            sys::rcu_barrier();
+        }
         if live > 0 {
             pr_warn!(
                 "pool {}: destroyed with {} live objects; freed them\n",

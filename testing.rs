@@ -28,6 +28,18 @@ pub(crate) const MUTATE_KILL_AFTER_UNLOCK: bool = cfg!(zs_mutate_kill_after_unlo
 /// Put a dead zspage's page whose lock was busy at free time, leaving its link to the
 /// migration core's next callback, which 6.12 does not promise (the rmmod hang).
 pub(crate) const MUTATE_PUT_BUSY_PAGE: bool = cfg!(zs_mutate_put_busy_page);
+/// Free the object at the location read before the class lock, not re-read under it (free
+/// racing compaction's move of the same object).
+pub(crate) const MUTATE_FREE_STALE_LOCATION: bool = cfg!(zs_mutate_free_stale_location);
+/// Map the object where the slot named it before the zspage read lock was taken, without
+/// re-checking the slot under the lock (seed 001, the reader's side).
+pub(crate) const MUTATE_MAP_NO_RECHECK: bool = cfg!(zs_mutate_map_no_recheck);
+/// Free a destroyed pool without waiting for the callbacks that may still be using it
+/// (`zs_destroy_pool` vs in-flight migration).
+pub(crate) const MUTATE_DESTROY_NO_BARRIER: bool = cfg!(zs_mutate_destroy_no_barrier);
+/// A mapping's length from the class size alone, forgetting the header that the slot starts
+/// with (the span/length race: one length for the place, another for the copy).
+pub(crate) const MUTATE_LEN_FROM_CLASS_SIZE: bool = cfg!(zs_mutate_len_from_class_size);
 
 /// Fault injection and the live page count.
 pub(crate) mod fault {
@@ -86,6 +98,17 @@ pub(crate) mod hooks {
         AfterCompactionMove(usize),
         /// A compaction round ended and dropped the pool lock.
         AfterCompactionRound,
+        /// Compaction copied the object of this raw handle to its new place and has not
+        /// repointed the handle yet. Runs under the class lock, both zspages write-locked.
+        AfterObjectCopy(usize),
+        /// `free` of this raw handle read its slot (inside its RCU section) and has not
+        /// taken the class lock yet.
+        AfterFreeLookup(usize),
+        /// `map` of this raw handle found the object's zspage from the slot (inside its
+        /// RCU section) and has not taken the zspage's read lock yet.
+        AfterMapLookup(usize),
+        /// Pool destroy retired every zspage and has not waited for their grace periods.
+        AfterDestroyRetire,
     }
 
     /// Runs the KUnit module's hook for `point`, if one is installed (`kunit_hooks` in

@@ -12,12 +12,16 @@ cd "$ZS_REPO"
 # guard -> the KUnit cases that must fail without it (tests/README.md explains each).
 declare -A TARGETS=(
 	[no_grace_period]="seed003_free_mid_migration"
-	[keep_page_link]="seed000_free_while_isolated"
-	[no_liveness_check]="seed003_free_mid_migration"
+	[keep_page_link]="destroy_pool_while_page_isolated"
+	[no_liveness_check]="seed003_free_mid_migration seed003_free_mid_migration_cross_cpu compaction_meets_migration_cross_cpu"
 	[repoint_after_unlock]="seed001_write_after_move"
 	[blocking_writer]="seed004_migration_meets_reader"
 	[kill_after_unlock]="seed002_emptied_zspage_stays_off_lists"
-	[put_busy_page]="dead_page_lock_busy_no_callback"
+	[put_busy_page]="dead_page_lock_busy_no_callback compaction_meets_isolated_pages"
+	[free_stale_location]="free_meets_compaction_move free_meets_compaction_move_cross_cpu"
+	[map_no_recheck]="map_meets_compaction_move seed001_map_meets_compaction_cross_cpu"
+	[destroy_no_barrier]="destroy_pool_mid_migration_cross_cpu"
+	[len_from_class_size]="map_covers_exactly_the_slot_payload"
 )
 # A hung guest (the blocking writer spins on a reader) ends at this timeout.
 declare -A TIMEOUT=([blocking_writer]=150)

@@ -37,6 +37,7 @@ void rzs_kunit_fail(struct kunit *test, const char *file, size_t file_len, u32 l
 		    const char *what, size_t what_len);
 void rzs_provoke_warning(void);
 bool rzs_kthread_run(int (*fn)(void *), void *data, const char *name);
+bool rzs_kthread_run_on(int (*fn)(void *), void *data, const char *name, unsigned int cpu);
 
 
 void *rzs_page_zspage(struct page *page);

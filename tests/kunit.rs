@@ -47,10 +47,18 @@ mod testing;
 #[path = "../zspage.rs"]
 mod zspage;
 
+mod kunit_races;
 mod kunit_support;
 
 use allocator::{Allocator, AllocatorNames, MOVABLE_PAGES};
 use handle::Handle;
+use kunit_races::{
+    compaction_meets_isolated_pages, compaction_meets_migration_cross_cpu,
+    destroy_pool_mid_migration_cross_cpu, destroy_pool_while_page_isolated,
+    free_meets_compaction_move, free_meets_compaction_move_cross_cpu,
+    map_covers_exactly_the_slot_payload, map_meets_compaction_move,
+    seed001_map_meets_compaction_cross_cpu, seed003_free_mid_migration_cross_cpu,
+};
 use kunit_support::{check, check_eq, kunit_suite, Test};
 use logic::size_class::{HANDLE_SIZE, PAGE_SIZE};
 use mapping::MapMode;
@@ -642,6 +650,8 @@ mod kunit_hooks {
         FreeHandle,
         MallocInWindow,
         WriteMovedObject,
+        CompactInline,
+        Meet,
     }
 
     static ACTIVE: AtomicU8 = AtomicU8::new(Hook::None as u8);
@@ -655,6 +665,8 @@ mod kunit_hooks {
             x if x == Hook::FreeHandle as u8 => super::free_hook_handle(point),
             x if x == Hook::MallocInWindow as u8 => super::malloc_in_window(point),
             x if x == Hook::WriteMovedObject as u8 => super::write_moved_object(point),
+            x if x == Hook::CompactInline as u8 => super::kunit_races::compact_inline(point),
+            x if x == Hook::Meet as u8 => super::kunit_races::meet_hook(point),
             _ => {}
         }
     }
@@ -688,8 +700,16 @@ fn act_as_migration_core(
     handle: &Handle<'_>,
     between: impl FnOnce(),
 ) -> Option<(bool, i32)> {
+    act_as_migration_core_on(pool.object_place(handle).1, between)
+}
+
+/// `act_as_migration_core` on page `src`, a live page of a pool (whose zspage holds it).
+fn act_as_migration_core_on(
+    src: *mut kernel::bindings::page,
+    between: impl FnOnce(),
+) -> Option<(bool, i32)> {
     use sys::test_pages;
-    let src = NonNull::new(pool.object_place(handle).1)?;
+    let src = NonNull::new(src)?;
     // SAFETY: a live page of the pool, locked below only if the lock is free.
     if !unsafe { test_pages::try_lock(src.as_ptr()) } {
         return None;
@@ -1305,6 +1325,18 @@ kunit_suite! {
         seed002_emptied_zspage_stays_off_lists,
         seed003_free_mid_migration,
         dead_page_lock_busy_no_callback,
+        // tests/RACES.md's planned rows (tests/kunit_races.rs).
+        free_meets_compaction_move,
+        map_meets_compaction_move,
+        map_covers_exactly_the_slot_payload,
+        destroy_pool_while_page_isolated,
+        compaction_meets_isolated_pages,
+        // The cross-CPU variants: two kthreads, bound to CPUs 0 and 1.
+        free_meets_compaction_move_cross_cpu,
+        seed001_map_meets_compaction_cross_cpu,
+        seed003_free_mid_migration_cross_cpu,
+        compaction_meets_migration_cross_cpu,
+        destroy_pool_mid_migration_cross_cpu,
         stress_concurrent,
         #[cfg(zs_inject_kunit_fail)]
         injected_failure,

@@ -6,8 +6,10 @@
  */
 #include <kunit/test.h>
 #include <linux/bug.h>
+#include <linux/cpumask.h>
 #include <linux/err.h>
 #include <linux/kthread.h>
+#include <linux/sched.h>
 #include "../sys/helpers.c"
 #include "../sys/params.c"
 
@@ -29,4 +31,22 @@ void rzs_provoke_warning(void)
 bool rzs_kthread_run(int (*fn)(void *), void *data, const char *name)
 {
 	return !IS_ERR(kthread_run(fn, data, "%s", name));
+}
+
+/*
+ * The cross-CPU race cases: a kthread bound to @cpu (kthread_create + kthread_bind, then
+ * woken). False if @cpu is not online or the thread cannot be made.
+ */
+bool rzs_kthread_run_on(int (*fn)(void *), void *data, const char *name, unsigned int cpu)
+{
+	struct task_struct *task;
+
+	if (cpu >= nr_cpu_ids || !cpu_online(cpu))
+		return false;
+	task = kthread_create(fn, data, "%s/%u", name, cpu);
+	if (IS_ERR(task))
+		return false;
+	kthread_bind(task, cpu);
+	wake_up_process(task);
+	return true;
 }

@@ -7,6 +7,10 @@
 . /tests/lib.sh
 # destroy_with_live_objects destroys a pool holding 500 objects on purpose.
 echo "ZS-EXPECT zsmalloc_rs_kunit: pool kunit: destroyed with 500 live objects; freed them"
+# destroy_pool_while_page_isolated and destroy_pool_mid_migration_cross_cpu destroy pools
+# holding 1 and 2 objects, the pages of which the migration core has isolated.
+echo "ZS-EXPECT zsmalloc_rs_kunit: pool kunit: destroyed with 1 live objects; freed them"
+echo "ZS-EXPECT zsmalloc_rs_kunit: pool kunit: destroyed with 2 live objects; freed them"
 # spanning_copy_rules maps a second spanning object while the first holds the copy buffer.
 echo "ZS-EXPECT zsmalloc_rs_kunit: map: this CPU's copy buffer is in use by another mapping"
 
