@@ -129,7 +129,7 @@ impl ClassLists {
 
     /// Object capacity of the class's zspages.
     pub(crate) fn objs_allocated(&self) -> usize {
-        self.zspages() * CLASSES.class(self.class).objs_per_zspage as usize
+        self.zspages() * self.spec().objs_per_zspage as usize
     }
 
     /// Zspages per fullness group.

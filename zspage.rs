@@ -628,14 +628,13 @@ impl<'a> ReadHold<'a> {
         };
         // SAFETY: the read hold (caller) keeps the object where its slot says (compaction
         // and migration need the write lock), so its zspage is not retired, let alone freed,
-        // before the hold ends.
-        let zspage = unsafe { &*(location.addr() as *const Zspage) };
-        // INVARIANT: as the caller guarantees.
-        let spec = zspage.spec();
-        ReadHold {
-            zspage,
-            spec,
-            place: obj_place(spec, u32::from(location.obj_index())),
+        // before the hold ends; that hold, on object `obj_index` of that zspage, allocated to
+        // `handle`, goes to `new`.
+        unsafe {
+            Self::new(
+                &*(location.addr() as *const Zspage),
+                u32::from(location.obj_index()),
+            )
         }
     }
 

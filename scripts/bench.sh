@@ -32,15 +32,11 @@ if [ -n "${ZS_CHAIN_PAGES:-}" ]; then
 fi
 bash scripts/setup-host.sh
 bash scripts/build-kernel.sh bench
-kdir=$(zs_kernel_dir bench)
 src=$ZS_BUILD/bench-src
 out=$ZS_BUILD/bench
 mkdir -p "$src" "$out"
 step "bench: build modules against the bench kernel"
-# The copy leaves out the debug build's products (.gitignore), and keeps its own from the last
-# bench build, so only what changed is rebuilt.
-rsync -a --delete --filter=':- .gitignore' --exclude .git ./ "$src/"
-run_logged "$out/modules.log" "module build against the bench kernel failed" make -C "$src" modules KDIR="$kdir"
+build_bench_modules "$out/modules.log"
 run_logged "$out/guest-tools.log" "building guest-tools failed" bash -c 'cd guest-tools && cargo build --release'
 # run-guest.sh takes the modules from the repo; point it at the bench build.
 read -r -a scenarios <<<"${ZS_BENCH_SCENARIOS:-bench-micro bench-zswap}"

@@ -56,3 +56,16 @@ zs_kmake_args() {
 zs_kernel_dir() {
 	echo "$ZS_CACHE/kernel/${1:-debug}"
 }
+
+# build_bench_modules LOG: builds the modules against the bench kernel flavour in a copy of the
+# sources, $ZS_BUILD/bench-src (the ZS_MODULE_DIR for run-guest.sh), so that the debug build in
+# the tree is left alone. The copy leaves out the debug build's products (.gitignore) and keeps
+# its own from the last bench build, so only what changed is rebuilt. (scripts/bench.sh,
+# scripts/profile-micro.sh)
+build_bench_modules() {
+	local log=$1 src=$ZS_BUILD/bench-src
+	mkdir -p "$src"
+	rsync -a --delete --filter=':- .gitignore' --exclude .git ./ "$src/"
+	run_logged "$log" "module build against the bench kernel failed" \
+		make -C "$src" modules KDIR="$(zs_kernel_dir bench)"
+}

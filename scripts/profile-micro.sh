@@ -22,8 +22,7 @@ step "profile: build the tbprof plugin"
 run_logged "$out/plugin.log" "building tools/tbprof failed (needs gcc)" \
 	gcc -O2 -shared -fPIC -fvisibility=hidden -o "$out/tbprof.so" tools/tbprof/tbprof.c -lpthread
 step "profile: build modules against the bench kernel"
-rsync -a --delete --filter=':- .gitignore' --exclude .git ./ "$src/"
-run_logged "$out/modules.log" "module build against the bench kernel failed" make -C "$src" modules KDIR="$kdir"
+build_bench_modules "$out/modules.log"
 for only in 1 2; do
 	name=profile-$only
 	step "profile: boot $only/2 (bench_only=$only)"
