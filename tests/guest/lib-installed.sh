@@ -42,10 +42,10 @@ zswap_serves_installed_module() {
 	[ "$busy_rc" != 0 ] || fail "modprobe -r zsmalloc_rs succeeded while zswap used it"
 	module_loaded zsmalloc_rs || fail "zsmalloc_rs was removed while zswap used it"
 
+	swap_off_zswap_empty "zstest exited"
 	poll_until 30 pool_is_empty || fail "pool still holds $(rzs_pool_pages) pages after the data was freed"
 	echo zbud >/sys/module/zswap/parameters/zpool
 	# zswap drains and destroys the old pool asynchronously; the module is busy until then.
 	poll_until 60 modprobe -r zsmalloc_rs || fail "modprobe -r zsmalloc_rs failed after zswap switched away"
 	module_loaded zsmalloc_rs && fail "zsmalloc_rs still loaded after modprobe -r"
-	swapoff /dev/vda
 }

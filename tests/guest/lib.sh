@@ -74,6 +74,16 @@ swap_on() {
 	swapon /dev/vda
 }
 
+# swap_off_zswap_empty WHAT: after WHAT (the data's owner exited), turn swap off and check
+# zswap stores nothing. An exiting process's swap entries can sit in the per-CPU swap slot
+# caches, and zswap invalidates an entry only when its slot is really freed; swapoff frees them
+# all, so the check that follows involves no timing (seen in CI: stored_pages 1 right after a
+# held zstest exited, with swap still on).
+swap_off_zswap_empty() {
+	swapoff /dev/vda
+	expect_eq "zswap stored_pages after $1 and swapoff" "$(zswap_stat stored_pages)" 0
+}
+
 # make_cgroup NAME MEMORY_MAX: a cgroup v2 group with a memory limit
 make_cgroup() {
 	echo +memory >/sys/fs/cgroup/cgroup.subtree_control

@@ -38,10 +38,7 @@ expect_eq "Movable nr_zspages after offlining every block" "$zspages_movable_aft
 [ "$stored_after" -ge $((stored * 9 / 10)) ] || fail "zswap stored_pages fell from $stored to $stored_after during the offlining"
 expect_eq "nr_zspages while zswap holds data after the move" "$(vmstat_zspages)" "$(rzs_pool_pages)"
 release_zstest
-# swapoff frees every swap entry now, those the per-CPU swap slot caches still hold included,
-# so zswap invalidates them all: after it the pool must be empty, with no timing involved.
-swapoff /dev/vda
-expect_eq "zswap stored_pages after zstest exited and swapoff" "$(zswap_stat stored_pages)" 0
+swap_off_zswap_empty "zstest exited"
 check_pool_empty "zstest exited and swap off"
 echo zbud >/sys/module/zswap/parameters/zpool
 poll_until 60 rmmod zsmalloc_rs || fail "rmmod zsmalloc_rs failed after switching zswap away"

@@ -30,13 +30,13 @@ stored=$(zswap_stat stored_pages)
 rmmod_refused zsmalloc_rs "while zswap stores $stored pages in it"
 # The data is still there and intact (zstest verifies every page on release).
 release_zstest
+swap_off_zswap_empty "zstest exited"
 check_pool_empty "zstest exited"
 rmmod_refused zsmalloc_rs "while zswap's (empty) pool exists"
 echo zbud >/sys/module/zswap/parameters/zpool
 # zswap destroys its old pool asynchronously, after which the module is free.
 poll_until 60 rmmod zsmalloc_rs || fail "rmmod zsmalloc_rs refused after switching zswap away"
 module_loaded zsmalloc_rs && fail "zsmalloc_rs still loaded after rmmod"
-swapoff /dev/vda
 rmdir /sys/fs/cgroup/rmmodbusy
 
 # (b) zram: zram.ko uses zsmalloc_rs_compat's zs_* symbols, which use zsmalloc_rs's.

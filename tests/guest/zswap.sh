@@ -19,11 +19,8 @@ if nr_zspages_maintained; then
 fi
 release_zstest
 
-# Every page came back: with the data gone, the pool (zswap still uses it) is empty. swapoff
-# frees every swap entry first (those the per-CPU swap slot caches still hold included), so
-# zswap has invalidated them all, with no timing involved.
-swapoff /dev/vda
-expect_eq "zswap stored_pages after zstest exited and swapoff" "$(zswap_stat stored_pages)" 0
+# Every page came back: with the data gone, the pool (zswap still uses it) is empty.
+swap_off_zswap_empty "zstest exited"
 check_pool_empty "zstest exited and swap off"
 echo zbud >/sys/module/zswap/parameters/zpool
 # zswap drains and destroys the old pool asynchronously; the module is busy until then.
