@@ -66,11 +66,14 @@ unsafe impl Send for Handle<'_> {}
 unsafe impl Sync for Handle<'_> {}
 
 impl<'pool> Handle<'pool> {
-    /// The handle of an object just allocated in slot `slot`.
-    pub(crate) fn new(slot: NonNull<HandleSlot>) -> Self {
-        // INVARIANT: the pool's `malloc` passes the slot of the object it just allocated.
+    /// The handle that owns `slot`, a fresh slot of the handle cache. Until the pool
+    /// points it at an object (`Pool::malloc`, before it returns the handle) it names none,
+    /// and any use of it but `free_slot` panics (`HandleSlot::zspage`).
+    pub(crate) fn new(slot: SlabBox<HandleSlot>) -> Self {
+        // INVARIANT: the pool's `malloc`, the only caller, points the slot at the object it
+        // allocates before anything else uses the handle.
         Handle {
-            slot,
+            slot: slot.into_raw(),
             _pool: PhantomData,
         }
     }

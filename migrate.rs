@@ -30,7 +30,7 @@ use crate::{
     testing::{self, hooks},
     zspage::{Life, Zspage},
 };
-use core::sync::atomic::Ordering;
+use core::{ptr::NonNull, sync::atomic::Ordering};
 use kernel::prelude::*;
 
 /// This module's movable operations; every zspage page points at them while registered.
@@ -128,14 +128,19 @@ impl Pool {
         let Some(write) = try_write_zspage(zspage.lock()) else {
             return EAGAIN.to_errno();
         };
-        // SAFETY: the pool lock and the zspage's write lock are held: nobody writes the
+        // SAFETY: the class lock and the zspage's write lock are held: nobody writes the
         // zspage's bytes; the ops live until module exit, which waits for every link to be
-        // dropped (`MOVABLE_PAGES`).
-        let new = unsafe { ZsPage::adopt_copy(dst, src, &MOVABLE_OPS) };
-        new.set_owner(core::ptr::from_ref(zspage).cast());
+        // dropped (`MOVABLE_PAGES`). The new page goes into the zspage's chain below, under
+        // both locks, before any other path can reach it; a listed zspage unlinks its pages
+        // when it dies (`unlink_pages`) and its metadata outlives them by a grace period.
+        let new = unsafe {
+            let new = ZsPage::adopt_copy(dst, src, &MOVABLE_OPS);
+            new.set_owner(NonNull::from(zspage).cast());
+            new
+        };
         MOVABLE_PAGES.fetch_add(1, Ordering::Relaxed);
         if let Some(old) = held.replace_page(&write, index, new) {
-            old.set_owner(core::ptr::null());
+            old.clear_owner();
             release_dead_page(src);
             // Dropping `old` puts our reference; the core still holds its own and frees the
             // page when it is done with it.

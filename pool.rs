@@ -392,7 +392,7 @@ impl Pool {
             .handles()
             .alloc(gfp, HandleSlot::new())
             .map_err(|_| ENOMEM)?;
-        let handle = Handle::new(slot.into_raw());
+        let handle = Handle::new(slot);
         let class = self.class(class_index);
 
         {
@@ -496,23 +496,24 @@ impl Pool {
         loop {
             let (zspage, idx) = handle.slot().zspage(&rcu);
             hooks::run(hooks::Point::AfterMapLookup(handle.raw()));
-            zspage.lock().read_acquire();
+            let guard = zspage.lock().read();
             // Compaction repoints the slot with this zspage write-locked, so with the read
             // lock held the slot either still names this zspage (and then the object stays
             // put until the hold ends) or it was repointed before we got the lock.
             if testing::MUTATE_MAP_NO_RECHECK || handle.slot().load() == Some(zspage.location(idx))
             {
                 if !core::ptr::eq(zspage.pool_ptr(), self) {
-                    zspage.lock().read_release();
+                    drop(guard);
                     pr_err!("map: a handle of another pool\n");
                     return Err(EINVAL);
                 }
-                // SAFETY: the read hold taken above is given to the hold; the slot names
-                // object `idx` of `zspage` under it, so the object is allocated there to
-                // `handle`, which is borrowed mutably for `'a`.
+                guard.leak();
+                // SAFETY: the read hold leaked just above is given to the hold; the slot
+                // names object `idx` of `zspage` under it, so the object is allocated there
+                // to `handle`, which is borrowed mutably for `'a`.
                 return Ok(unsafe { ReadHold::new(zspage, idx) });
             }
-            zspage.lock().read_release();
+            // The object moved before the hold was taken (the guard drops): look again.
         }
     }
 

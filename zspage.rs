@@ -27,7 +27,7 @@ use crate::{
         layout::{obj_place, objs_starting_in_page, ObjPlace},
         location::Location,
         size_class::{ClassSpec, MAX_OBJS_PER_ZSPAGE, PAGE_SIZE},
-        zspage_lock::{WriteGuard, ZspageLock},
+        zspage_lock::{ReadGuard, WriteGuard, ZspageLock},
     },
     pool::{ClassLists, Pool},
     sys::{self, ChainRef, Gfp, Linked, Links, PageChain, SlabBox, ZsPage},
@@ -230,10 +230,12 @@ impl Zspage {
         zspage: &SlabBox<Zspage>,
         ops: &'static sys::movable_operations,
     ) -> usize {
-        let me = core::ptr::from_ref::<Zspage>(zspage).cast();
+        let me = core::ptr::NonNull::from(&**zspage).cast();
         // SAFETY: a zspage that was never listed is `Life::New`: a callback that finds it
         // backs off without touching the chain, and nothing else can reach it, so nothing
-        // changes the chain while it is walked. `ops` are this module's, which waits at exit
+        // changes the chain while it is walked. Each page is in this zspage's chain, which
+        // names it as its owner; the metadata, at its final address, is freed one grace
+        // period after `kill` unlinks the pages. `ops` are this module's, which waits at exit
         // for every registration to be released (`MOVABLE_PAGES`).
         unsafe {
             zspage
@@ -444,9 +446,7 @@ impl<'g> Held<'g> {
         if testing::MUTATE_KEEP_PAGE_LINK {
             return;
         }
-        self.chain()
-            .pages()
-            .for_each(|page| page.set_owner(core::ptr::null()));
+        self.chain().pages().for_each(|page| page.clear_owner());
     }
 
     /// Takes the pages out of this dying zspage (`kill`, after `unlink_pages`), leaving its
@@ -582,10 +582,12 @@ fn for_each_part(
 ///
 /// # Invariants
 ///
-/// The holder owns one read hold of `zspage.lock`, released on drop; object `idx` is
-/// allocated in `zspage` to a handle that the holder borrows mutably for as long.
+/// `hold` is a read hold of `zspage.lock`; object `idx` is allocated in `zspage` to a
+/// handle that the holder borrows mutably for as long.
 pub(crate) struct ReadHold<'a> {
     zspage: &'a Zspage,
+    /// The read hold, released when the value drops.
+    _hold: ReadGuard<'a>,
     /// The zspage's class geometry, looked up once.
     spec: &'static ClassSpec,
     /// Where object `idx` lies, computed once: the read hold keeps it there.
@@ -595,20 +597,24 @@ pub(crate) struct ReadHold<'a> {
 impl<'a> ReadHold<'a> {
     /// # Safety
     ///
-    /// The caller holds a read hold of `zspage`'s lock, gives it to the new value, and
-    /// object `idx` is allocated in `zspage` to a handle it borrows mutably for `'a`.
-    /// `zspage` may be borrowed for less than `'a`: the hold keeps it alive (an allocated
-    /// object's zspage is never retired).
+    /// The caller owns a read hold of `zspage`'s lock, leaked from its guard
+    /// (`ReadGuard::leak`), and gives it to the new value; object `idx` is allocated in
+    /// `zspage` to a handle it borrows mutably for `'a`. `zspage` may be borrowed for less
+    /// than `'a`: the hold keeps it alive (an allocated object's zspage is never retired).
     #[inline]
     pub(crate) unsafe fn new(zspage: &Zspage, idx: u32) -> Self {
         // SAFETY: the zspage holds object `idx`, whose handle the caller borrows for `'a`,
         // and the read hold keeps compaction from moving it: the zspage is not retired (or
-        // freed) before the hold ends.
-        let zspage = unsafe { &*core::ptr::from_ref(zspage) };
+        // freed) before the hold ends. The leaked hold the caller gives is adopted once.
+        let (zspage, hold) = unsafe {
+            let zspage: &'a Zspage = &*core::ptr::from_ref(zspage);
+            (zspage, zspage.lock.adopt_read())
+        };
         // INVARIANT: as the caller guarantees.
         let spec = zspage.spec();
         ReadHold {
             zspage,
+            _hold: hold,
             spec,
             place: obj_place(spec, idx),
         }
@@ -726,14 +732,6 @@ impl<'a> ReadHold<'a> {
                 page.write(offset, &src[range])
             })
         };
-    }
-}
-
-impl Drop for ReadHold<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        // The hold this value owns (invariant).
-        self.zspage.lock.read_release();
     }
 }
 

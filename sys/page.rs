@@ -190,11 +190,25 @@ impl ZsPage {
         };
     }
 
-    /// Points the page at its owner (release: after the owner is initialised), or at
-    /// nothing (null) when the owner dies. Callbacks read it with `LockedPage::owner`.
-    pub(crate) fn set_owner(&self, owner: *const core::ffi::c_void) {
+    /// Points the page at its owner (release: after the owner is initialised). Callbacks
+    /// read it with `LockedPage::owner` and dereference it inside an RCU read-side section.
+    ///
+    /// # Safety
+    ///
+    /// `owner` is the zspage whose page chain holds this page (or will, before anything
+    /// else can reach the page), and it stays valid until the page is unlinked from it
+    /// (`clear_owner`) and an RCU grace period has passed.
+    pub(crate) unsafe fn set_owner(&self, owner: NonNull<core::ffi::c_void>) {
         // SAFETY: the page is owned (type invariant); `private` is this module's field.
-        unsafe { rzs_page_set_zspage(self.page.as_ptr(), owner) };
+        unsafe { rzs_page_set_zspage(self.page.as_ptr(), owner.as_ptr()) };
+    }
+
+    /// Unlinks the page from its owner (which is dying): a callback that looks the page up
+    /// from now on finds nothing.
+    pub(crate) fn clear_owner(&self) {
+        // SAFETY: the page is owned (type invariant); `private` is this module's field, and
+        // null names no owner.
+        unsafe { rzs_page_set_zspage(self.page.as_ptr(), core::ptr::null()) };
     }
 
     /// Registers the page with the migration core (`__SetPageMovable` under the page lock).

@@ -142,6 +142,31 @@ fn settled_live_pages() -> isize {
     fault::LIVE_PAGES.load(Ordering::Relaxed)
 }
 
+/// What a case that makes and retires zspages must leave as it found it: the module's live
+/// zspage pages (settled: every pending retirement done) and its pages registered with the
+/// migration core.
+struct PageBaseline {
+    live: isize,
+    movable: usize,
+}
+
+impl PageBaseline {
+    /// The module's counts now, pending retirements settled first.
+    fn now() -> Self {
+        let live = settled_live_pages();
+        PageBaseline {
+            live,
+            movable: MOVABLE_PAGES.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Checks, once pending retirements are settled, that the counts are back to these.
+    fn check(&self, test: &Test) {
+        check_eq!(test, settled_live_pages(), self.live);
+        check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), self.movable);
+    }
+}
+
 /// Pushes `handle`, or gives it back when the list cannot grow.
 fn push<'p>(handles: &mut KVec<Handle<'p>>, handle: Handle<'p>) -> Result<(), Handle<'p>> {
     if handles.reserve(1, GFP_KERNEL).is_err() {
@@ -749,8 +774,7 @@ fn act_as_migration_core_on(
 /// movable link, without touching freed memory (KASAN) and without leaking anything.
 fn seed000_free_while_isolated(test: &Test) {
     let pool = new_pool();
-    let (movable_before, pages_before) =
-        (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
+    let baseline = PageBaseline::now();
     let Ok(handle) = pool.malloc(100, GFP) else {
         test.fail(file!(), line!(), "malloc failed");
         return;
@@ -771,8 +795,7 @@ fn seed000_free_while_isolated(test: &Test) {
     });
     let _ = handle.into_raw();
     check_eq!(test, result, Some((true, EAGAIN.to_errno())));
-    check_eq!(test, settled_live_pages(), pages_before);
-    check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), movable_before);
+    baseline.check(test);
 }
 
 /// The rmmod hang: a zspage dies while another path holds one of its pages locked and
@@ -785,8 +808,7 @@ fn seed000_free_while_isolated(test: &Test) {
 fn dead_page_lock_busy_no_callback(test: &Test) {
     use sys::test_pages;
     let pool = new_pool();
-    let (movable_before, pages_before) =
-        (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
+    let baseline = PageBaseline::now();
     let Ok(handle) = pool.malloc(100, GFP) else {
         test.fail(file!(), line!(), "malloc failed");
         return;
@@ -834,8 +856,7 @@ fn dead_page_lock_busy_no_callback(test: &Test) {
     // Released later under the lock, with no callback from the core.
     check!(test, !linked_after);
     check_eq!(test, refs_after, 1);
-    check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), movable_before);
-    check_eq!(test, settled_live_pages(), pages_before);
+    baseline.check(test);
 }
 
 fn free_hook_handle(point: hooks::Point) {
@@ -925,8 +946,7 @@ fn seed002_emptied_zspage_stays_off_lists(test: &Test) {
 /// empty), and the callback must see it is dead under the lock and back off.
 fn seed003_free_mid_migration(test: &Test) {
     let pool = new_pool();
-    let (movable_before, pages_before) =
-        (MOVABLE_PAGES.load(Ordering::Relaxed), settled_live_pages());
+    let baseline = PageBaseline::now();
     let Ok(handle) = pool.malloc(100, GFP) else {
         test.fail(file!(), line!(), "malloc failed");
         return;
@@ -943,8 +963,7 @@ fn seed003_free_mid_migration(test: &Test) {
     kunit_hooks::set(kunit_hooks::Hook::None);
     check_eq!(test, HOOK_HANDLE.load(Ordering::Acquire), 0);
     check_eq!(test, result, Some((true, EAGAIN.to_errno())));
-    check_eq!(test, settled_live_pages(), pages_before);
-    check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), movable_before);
+    baseline.check(test);
 }
 
 /// Seed 004: migration meets a reader that holds the zspage mapped. It backs off at once

@@ -160,6 +160,52 @@ fn disarm() -> usize {
     HOOK_FREED.swap(0, Ordering::AcqRel)
 }
 
+/// The end of a free-vs-move case: compaction moved the target and retired its first
+/// zspage (`freed` pages), and the free took the moved object: only the second zspage is
+/// left, the kept objects are intact, and the pool and the module drain.
+fn check_free_after_move(
+    test: &Test,
+    pool: &Pool,
+    mut kept: KVec<Handle<'_>>,
+    class: usize,
+    freed: usize,
+    pages_before: isize,
+) {
+    let zspage_pages = CLASSES.class(class).pages();
+    check_eq!(test, freed, zspage_pages);
+    check_eq!(test, pool.total_pages(), zspage_pages);
+    let intact = kept.iter_mut().all(|h| all_bytes(pool, h, KEPT_BYTE));
+    free_all(pool, kept);
+    check!(test, intact);
+    check_eq!(test, pool.total_pages(), 0);
+    check_eq!(test, settled_live_pages(), pages_before);
+}
+
+/// The end of a map-vs-move case: compaction moved the target (from page `before`) and
+/// retired its zspage, and the mapping, which saw the target's bytes (`mapped`), wrote
+/// 0x5a over the object at its new place; the pool drains.
+#[allow(clippy::too_many_arguments)]
+fn check_map_after_move(
+    test: &Test,
+    pool: &Pool,
+    mut target: Handle<'_>,
+    kept: KVec<Handle<'_>>,
+    class: usize,
+    before: *mut kernel::bindings::page,
+    freed: usize,
+    mapped: bool,
+) {
+    let after = pool.object_place(&target).1;
+    let written = all_bytes(pool, &mut target, 0x5a);
+    pool.free(target);
+    free_all(pool, kept);
+    check_eq!(test, freed, CLASSES.class(class).pages());
+    check!(test, before != after);
+    check!(test, mapped);
+    check!(test, written);
+    check_eq!(test, pool.total_pages(), 0);
+}
+
 /// Free racing a move of the same object: `free` has read the handle's slot (the object is
 /// in the first zspage) and compaction moves the object and retires that zspage before
 /// `free` takes the class lock. `free` must free the object where it is now (it re-reads
@@ -170,27 +216,19 @@ pub(super) fn free_meets_compaction_move(test: &Test) {
     let pages_before = settled_live_pages();
     let Some(Straggler {
         target,
-        mut kept,
+        kept,
         class,
         ..
     }) = straggler(test, &pool)
     else {
         return;
     };
-    let zspage_pages = CLASSES.class(class).pages();
-    check_eq!(test, pool.total_pages(), 2 * zspage_pages);
+    check_eq!(test, pool.total_pages(), 2 * CLASSES.class(class).pages());
     arm_compact_inline(&pool, &target, class);
     pool.free(target);
+    // Compaction ran at the free's lookup.
     let freed = disarm();
-    // Compaction ran at the free's lookup and retired the first zspage.
-    check_eq!(test, freed, zspage_pages);
-    // The moved object is gone: the second zspage holds only the kept ones.
-    check_eq!(test, pool.total_pages(), zspage_pages);
-    let intact = kept.iter_mut().all(|h| all_bytes(&pool, h, KEPT_BYTE));
-    free_all(&pool, kept);
-    check!(test, intact);
-    check_eq!(test, pool.total_pages(), 0);
-    check_eq!(test, settled_live_pages(), pages_before);
+    check_free_after_move(test, &pool, kept, class, freed, pages_before);
 }
 
 /// Seed 001 from the reader's side: `map` has found the object's zspage from the slot and
@@ -216,15 +254,16 @@ pub(super) fn map_meets_compaction_move(test: &Test) {
         saw
     });
     let freed = disarm();
-    let after = pool.object_place(&target).1;
-    let written = all_bytes(&pool, &mut target, 0x5a);
-    pool.free(target);
-    free_all(&pool, kept);
-    check_eq!(test, freed, CLASSES.class(class).pages());
-    check!(test, before != after);
-    check!(test, mapped == Ok(true));
-    check!(test, written);
-    check_eq!(test, pool.total_pages(), 0);
+    check_map_after_move(
+        test,
+        &pool,
+        target,
+        kept,
+        class,
+        before,
+        freed,
+        mapped == Ok(true),
+    );
 }
 
 /// A mapping is the object's slot minus its header, exactly: in a merged class (the request
@@ -342,9 +381,7 @@ fn obj_spans(spec: &logic::size_class::ClassSpec, idx: u32) -> bool {
 /// destroyed pool; the zspage's pages go back once the core unlocks, and module exit can
 /// complete (no page left linked).
 pub(super) fn destroy_pool_while_page_isolated(test: &Test) {
-    // Settled first: the module's count includes pages whose retirement is pending.
-    let pages_before = settled_live_pages();
-    let movable_before = MOVABLE_PAGES.load(Ordering::Relaxed);
+    let baseline = PageBaseline::now();
     let pool = new_pool();
     let Ok(handle) = pool.malloc(100, GFP) else {
         test.fail(file!(), line!(), "malloc failed");
@@ -357,8 +394,7 @@ pub(super) fn destroy_pool_while_page_isolated(test: &Test) {
     let result = act_as_migration_core_on(page, || drop(pool.take()));
     check!(test, pool.is_none());
     check_eq!(test, result, Some((true, EAGAIN.to_errno())));
-    check_eq!(test, settled_live_pages(), pages_before);
-    check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), movable_before);
+    baseline.check(test);
 }
 
 /// Compaction meets pages the migration core holds isolated (and locked): it does not back
@@ -371,9 +407,7 @@ pub(super) fn destroy_pool_while_page_isolated(test: &Test) {
 pub(super) fn compaction_meets_isolated_pages(test: &Test) {
     use sys::test_pages;
     let pool = new_pool();
-    // Settled first: the module's count includes pages whose retirement is pending.
-    let pages_before = settled_live_pages();
-    let movable_before = MOVABLE_PAGES.load(Ordering::Relaxed);
+    let baseline = PageBaseline::now();
     // (a) the source zspage's page.
     let Some(Straggler {
         mut target,
@@ -433,8 +467,7 @@ pub(super) fn compaction_meets_isolated_pages(test: &Test) {
     check_eq!(test, dst_result, Some((true, 0)));
     check!(test, intact_after_migration);
     check_eq!(test, pool.total_pages(), 0);
-    check_eq!(test, settled_live_pages(), pages_before);
-    check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), movable_before);
+    baseline.check(test);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -755,7 +788,7 @@ pub(super) fn free_meets_compaction_move_cross_cpu(test: &Test) {
     let pages_before = settled_live_pages();
     let Some(Straggler {
         target,
-        mut kept,
+        kept,
         class,
         ..
     }) = straggler(test, &pool)
@@ -773,15 +806,10 @@ pub(super) fn free_meets_compaction_move_cross_cpu(test: &Test) {
         }
         return;
     }
-    let zspage_pages = CLASSES.class(class).pages();
+    // Thread B freed the target.
     check_eq!(test, HOOK_HANDLE.load(Ordering::Acquire), 0);
-    check_eq!(test, MEET_FREED.load(Ordering::Acquire), zspage_pages);
-    check_eq!(test, pool.total_pages(), zspage_pages);
-    let intact = kept.iter_mut().all(|h| all_bytes(&pool, h, KEPT_BYTE));
-    free_all(&pool, kept);
-    check!(test, intact);
-    check_eq!(test, pool.total_pages(), 0);
-    check_eq!(test, settled_live_pages(), pages_before);
+    let freed = MEET_FREED.load(Ordering::Acquire);
+    check_free_after_move(test, &pool, kept, class, freed, pages_before);
 }
 
 /// Seed 001 (map vs compaction), on two CPUs: A (CPU 0) maps the target and parks between
@@ -791,7 +819,7 @@ pub(super) fn free_meets_compaction_move_cross_cpu(test: &Test) {
 pub(super) fn seed001_map_meets_compaction_cross_cpu(test: &Test) {
     let pool = new_pool();
     let Some(Straggler {
-        mut target,
+        target,
         kept,
         class,
         ..
@@ -813,19 +841,16 @@ pub(super) fn seed001_map_meets_compaction_cross_cpu(test: &Test) {
         }
         return;
     }
-    let after = pool.object_place(&target).1;
-    let written = all_bytes(&pool, &mut target, 0x5a);
-    pool.free(target);
-    free_all(&pool, kept);
-    check_eq!(
+    check_map_after_move(
         test,
+        &pool,
+        target,
+        kept,
+        class,
+        before,
         MEET_FREED.load(Ordering::Acquire),
-        CLASSES.class(class).pages()
+        MEET_OK.load(Ordering::Acquire),
     );
-    check!(test, before != after);
-    check!(test, MEET_OK.load(Ordering::Acquire));
-    check!(test, written);
-    check_eq!(test, pool.total_pages(), 0);
 }
 
 /// Seed 003 (free vs migrate), on two CPUs: A (CPU 0, the migration core) isolated the
@@ -834,9 +859,7 @@ pub(super) fn seed001_map_meets_compaction_cross_cpu(test: &Test) {
 /// the lock and back off (`-EAGAIN`), dropping the page's link; nothing leaks.
 pub(super) fn seed003_free_mid_migration_cross_cpu(test: &Test) {
     let pool = new_pool();
-    // Settled first: the module's count includes pages whose retirement is pending.
-    let pages_before = settled_live_pages();
-    let movable_before = MOVABLE_PAGES.load(Ordering::Relaxed);
+    let baseline = PageBaseline::now();
     let Ok(handle) = pool.malloc(100, GFP) else {
         test.fail(file!(), line!(), "malloc failed");
         return;
@@ -854,8 +877,7 @@ pub(super) fn seed003_free_mid_migration_cross_cpu(test: &Test) {
     check_eq!(test, HOOK_HANDLE.load(Ordering::Acquire), 0);
     check!(test, MEET_ISOLATED.load(Ordering::Acquire));
     check_eq!(test, MEET_RC.load(Ordering::Acquire), EAGAIN.to_errno());
-    check_eq!(test, settled_live_pages(), pages_before);
-    check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), movable_before);
+    baseline.check(test);
 }
 
 /// Compaction meeting a page the migration core holds, on two CPUs: A (CPU 0, the core)
@@ -864,9 +886,7 @@ pub(super) fn seed003_free_mid_migration_cross_cpu(test: &Test) {
 /// the zspage. A must find the zspage dead and back off; the object is intact.
 pub(super) fn compaction_meets_migration_cross_cpu(test: &Test) {
     let pool = new_pool();
-    // Settled first: the module's count includes pages whose retirement is pending.
-    let pages_before = settled_live_pages();
-    let movable_before = MOVABLE_PAGES.load(Ordering::Relaxed);
+    let baseline = PageBaseline::now();
     let Some(Straggler {
         mut target,
         kept,
@@ -899,8 +919,7 @@ pub(super) fn compaction_meets_migration_cross_cpu(test: &Test) {
     check_eq!(test, MEET_RC.load(Ordering::Acquire), EAGAIN.to_errno());
     check!(test, intact);
     check_eq!(test, pool.total_pages(), 0);
-    check_eq!(test, settled_live_pages(), pages_before);
-    check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), movable_before);
+    baseline.check(test);
 }
 
 /// `zs_destroy_pool` vs in-flight migration, on two CPUs: A (CPU 0, the core) isolated a
@@ -910,9 +929,7 @@ pub(super) fn compaction_meets_migration_cross_cpu(test: &Test) {
 /// zspage dead under the (still valid) class lock and backs off. Module exit stays
 /// possible: no page is left linked, none leaked.
 pub(super) fn destroy_pool_mid_migration_cross_cpu(test: &Test) {
-    // Settled first: the module's count includes pages whose retirement is pending.
-    let pages_before = settled_live_pages();
-    let movable_before = MOVABLE_PAGES.load(Ordering::Relaxed);
+    let baseline = PageBaseline::now();
     let pool = new_pool();
     let mut page = core::ptr::null_mut();
     for _ in 0..2 {
@@ -939,6 +956,5 @@ pub(super) fn destroy_pool_mid_migration_cross_cpu(test: &Test) {
     check!(test, DOOMED_POOL.load(Ordering::Acquire).is_null());
     check!(test, MEET_ISOLATED.load(Ordering::Acquire));
     check_eq!(test, MEET_RC.load(Ordering::Acquire), EAGAIN.to_errno());
-    check_eq!(test, settled_live_pages(), pages_before);
-    check_eq!(test, MOVABLE_PAGES.load(Ordering::Relaxed), movable_before);
+    baseline.check(test);
 }

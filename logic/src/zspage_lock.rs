@@ -127,24 +127,18 @@ impl ZspageLock {
         taken.ok().map(|_| WriteGuard { lock: self })
     }
 
-    /// Takes a read hold that is not tied to a Rust scope, as [`read`] does;
-    /// pair with [`read_release`]. For holds that outlive one call, such as
-    /// a mapping made by one C call and ended by another.
+    /// A guard for a read hold that its owner gave up with [`ReadGuard::leak`]
+    /// (for holds that outlive one call, such as a mapping made by one C call
+    /// and ended by another). Releases it on drop.
     ///
-    /// [`read`]: ZspageLock::read
-    /// [`read_release`]: ZspageLock::read_release
-    pub fn read_acquire(&self) {
-        core::mem::forget(self.read());
-    }
-
-    /// Ends a hold taken by [`ZspageLock::read_acquire`]. Calling it without
-    /// such a hold corrupts the lock (caught by a debug assertion).
-    pub fn read_release(&self) {
-        let prev = self.state.fetch_sub(1, READ_RELEASE);
-        debug_assert!(
-            prev > 0,
-            "zspage lock: read release without a reader ({prev})"
-        );
+    /// # Safety
+    ///
+    /// The caller owns a read hold of this lock, leaked from a guard and not
+    /// adopted since, and gives it to the guard: a hold released twice would
+    /// let a writer in while its reader still reads.
+    #[allow(unsafe_code, reason = "a contract only: see the crate root")]
+    pub unsafe fn adopt_read(&self) -> ReadGuard<'_> {
+        ReadGuard { lock: self }
     }
 
     /// Whether a writer holds the lock.
@@ -171,9 +165,22 @@ pub struct ReadGuard<'a> {
     lock: &'a ZspageLock,
 }
 
+impl ReadGuard<'_> {
+    /// Gives up the guard without releasing its hold, which stays taken until
+    /// a guard adopts it ([`ZspageLock::adopt_read`]) and drops.
+    pub fn leak(self) {
+        core::mem::forget(self);
+    }
+}
+
 impl Drop for ReadGuard<'_> {
     fn drop(&mut self) {
-        self.lock.read_release();
+        // The guard owns one read hold (made only by `try_read` or `adopt_read`).
+        let prev = self.lock.state.fetch_sub(1, READ_RELEASE);
+        debug_assert!(
+            prev > 0,
+            "zspage lock: read release without a reader ({prev})"
+        );
     }
 }
 
@@ -227,22 +234,26 @@ mod tests {
     }
 
     #[test]
-    fn acquire_release_pair() {
+    #[allow(unsafe_code, reason = "tests the contract of `adopt_read`")]
+    fn leak_adopt_pair() {
         let lock = ZspageLock::new();
-        lock.read_acquire();
-        lock.read_acquire();
+        lock.read().leak();
+        lock.read().leak();
         assert_eq!(lock.readers(), 2);
         assert!(lock.try_write().is_none());
-        lock.read_release();
-        lock.read_release();
+        // SAFETY: the two holds leaked just above, each adopted once.
+        drop(unsafe { (lock.adopt_read(), lock.adopt_read()) });
         assert!(lock.try_write().is_some());
     }
 
     #[test]
     #[cfg(debug_assertions)]
     #[should_panic(expected = "read release without a reader")]
+    #[allow(unsafe_code, reason = "breaks the contract of `adopt_read` on purpose")]
     fn release_underflow_is_caught() {
-        ZspageLock::new().read_release();
+        let lock = ZspageLock::new();
+        // SAFETY: not sound (no hold was leaked): the debug assertion under test catches it.
+        drop(unsafe { lock.adopt_read() });
     }
 
     #[test]

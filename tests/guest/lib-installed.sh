@@ -47,5 +47,9 @@ zswap_serves_installed_module() {
 	echo zbud >/sys/module/zswap/parameters/zpool
 	# zswap drains and destroys the old pool asynchronously; the module is busy until then.
 	poll_until 60 modprobe -r zsmalloc_rs || fail "modprobe -r zsmalloc_rs failed after zswap switched away"
-	module_loaded zsmalloc_rs && fail "zsmalloc_rs still loaded after modprobe -r"
+	# An `if`, not `&&`: as the function's last command, a false `module_loaded && fail`
+	# would be its exit status, and `sh -e` would end the scenario without a word.
+	if module_loaded zsmalloc_rs; then
+		fail "zsmalloc_rs still loaded after modprobe -r"
+	fi
 }
