@@ -49,7 +49,7 @@ use crate::{
     allocator::{Allocator, DeadZspage, MOVABLE_PAGES},
     handle::{Handle, HandleSlot},
     logic::{
-        fullness::{alloc_group, fullness_group, GROUP_EMPTY, NR_FULLNESS_GROUPS},
+        fullness::{alloc_group, fullness_group_of, GROUP_EMPTY, NR_FULLNESS_GROUPS},
         size_class::SizeError,
     },
     mapping::{MapMode, Mapping},
@@ -193,13 +193,13 @@ impl ClassLists {
     }
 
     /// Moves `zspage` to the list of the group its use now puts it in.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn regroup(&self, zspage: Held<'_>) {
         assert!(
             zspage.life() == Life::Listed,
             "regroup of a zspage that is not listed"
         );
-        let group = fullness_group(zspage.inuse(), zspage.spec().objs_per_zspage);
+        let group = fullness_group_of(zspage.spec(), zspage.inuse());
         let old = zspage.group();
         if group != old {
             // SAFETY: a listed zspage is on the list of the group its state names.
@@ -211,7 +211,7 @@ impl ClassLists {
     }
 
     /// Accounts an object allocated in `zspage`.
-    #[inline]
+    #[inline(always)]
     fn object_allocated(&self, zspage: Held<'_>) {
         add(&self.objs_inuse, 1);
         self.regroup(zspage);
@@ -219,7 +219,7 @@ impl ClassLists {
 
     /// Accounts an object freed from `zspage`; returns the zspage, off its lists for good,
     /// if it is now empty.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn object_freed(&self, zspage: Held<'_>) -> Option<DeadZspage> {
         add(&self.objs_inuse, -1);
         if zspage.inuse() > 0 {
@@ -385,6 +385,7 @@ impl Pool {
     /// Allocates an object of `size` bytes with the caller's `gfp`. Never sleeps unless
     /// `gfp` allows it. Errors: `EINVAL` (size 0), `ENOSPC` (larger than a page), `ENOMEM`;
     /// nothing is left allocated on error.
+    #[inline(always)]
     pub(crate) fn malloc(&self, size: usize, gfp: Gfp) -> Result<Handle<'_>> {
         let (class_index, _stored) = CLASSES.lookup(size).map_err(size_error)?;
         let slot = self
@@ -393,16 +394,25 @@ impl Pool {
             .alloc(gfp, HandleSlot::new())
             .map_err(|_| ENOMEM)?;
         let handle = Handle::new(slot);
-        let class = self.class(class_index);
-
         {
-            let lists = class.lock();
+            let lists = self.class(class_index).lock();
             if let Some(zspage) = lists.first_with_room() {
                 Self::alloc_obj(&lists, zspage, &handle);
                 return Ok(handle);
             }
         }
+        self.malloc_in_new_zspage(class_index, gfp, handle)
+    }
 
+    /// `malloc`'s slow path, out of line so that the fast one inlines into the C entry
+    /// points: no zspage of the class has room, so `handle` gets an object in a new one.
+    #[inline(never)]
+    fn malloc_in_new_zspage<'a>(
+        &'a self,
+        class_index: usize,
+        gfp: Gfp,
+        handle: Handle<'a>,
+    ) -> Result<Handle<'a>> {
         // No room: a new zspage, allocated outside the lock with the caller's gfp,
         // untouched: every zspage page is registered with the migration core, so
         // `__GFP_MOVABLE` is honoured (with `__GFP_HIGHMEM` it selects ZONE_MOVABLE).
@@ -422,7 +432,7 @@ impl Pool {
         MOVABLE_PAGES.fetch_add(Zspage::publish(&zspage, &MOVABLE_OPS), Ordering::Relaxed);
         self.total_pages
             .fetch_add(zspage.nr_pages(), Ordering::Relaxed);
-        let lists = class.lock();
+        let lists = self.class(class_index).lock();
         let zspage = lists.insert(zspage);
         Self::alloc_obj(&lists, zspage, &handle);
         Ok(handle)
@@ -430,7 +440,7 @@ impl Pool {
 
     /// Allocates an object in `zspage` (which has room) for `handle` and points its slot
     /// at it.
-    #[inline]
+    #[inline(always)]
     fn alloc_obj(lists: &ClassLists, zspage: Held<'_>, handle: &Handle<'_>) {
         let Some(idx) = zspage.alloc_obj(handle.raw()) else {
             unreachable!("zspage on a non-full list is full")

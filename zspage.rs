@@ -361,16 +361,14 @@ impl<'g> Held<'g> {
         let page = self.chain().page(place.page);
         // SAFETY: the class lock is held (`Held`): it excludes every other access to a header
         // (headers change only under it, and the object is not mapped).
-        unsafe {
-            let old = page.read_word(place.offset);
-            page.write_word(place.offset, header);
-            old
-        }
+        unsafe { page.swap_word(place.offset, header) }
     }
 
     /// Takes the first free object, if any, for the handle `handle` (recorded in the
     /// object's header, or in the metadata for a huge object).
-    #[inline]
+    // Always inlined, as `free_obj` and `ClassLists::regroup`: once per malloc or free, and
+    // under QEMU's TCG (the benchmark's guest) a call and its return cost more than the body.
+    #[inline(always)]
     pub(crate) fn alloc_obj(self, handle: usize) -> Option<u32> {
         let state = &self.zspage.state;
         let idx = state.free_head.load(Ordering::Relaxed);
@@ -400,7 +398,7 @@ impl<'g> Held<'g> {
 
     /// Returns allocated object `idx` to the free list (its handle is being freed, or its
     /// object was moved away: nobody maps it).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn free_obj(self, idx: u32) {
         let state = &self.zspage.state;
         let inuse = self.inuse();

@@ -293,6 +293,27 @@ impl ZsPage {
         unsafe { self.address().add(offset).cast::<usize>().write(value) }
     }
 
+    /// Stores `value` at `offset` and returns the word it replaced (an object header; one
+    /// address computation for both accesses).
+    ///
+    /// # Safety
+    ///
+    /// As for `write`.
+    #[inline]
+    pub(crate) unsafe fn swap_word(&self, offset: usize, value: usize) -> usize {
+        assert!(
+            offset % core::mem::size_of::<usize>() == 0
+                && offset < crate::logic::size_class::PAGE_SIZE
+        );
+        // SAFETY: an aligned word within the page (checked), exclusive access (caller).
+        unsafe {
+            let word = self.address().add(offset).cast::<usize>();
+            let old = word.read();
+            word.write(value);
+            old
+        }
+    }
+
     /// Copies `src` to `offset` in the page.
     ///
     /// # Safety

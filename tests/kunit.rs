@@ -733,39 +733,73 @@ fn act_as_migration_core_on(
     src: *mut kernel::bindings::page,
     between: impl FnOnce(),
 ) -> Option<(bool, i32)> {
-    use sys::test_pages;
     let src = NonNull::new(src)?;
     // SAFETY: a live page of the pool, locked below only if the lock is free.
-    if !unsafe { test_pages::try_lock(src.as_ptr()) } {
+    if !unsafe { sys::test_pages::try_lock(src.as_ptr()) } {
         return None;
     }
-    // SAFETY: locked just above, referenced by its zspage; acting as the core.
+    // SAFETY: locked just above, a live page of a pool.
+    Some(unsafe { act_as_migration_core_locked(src, between) })
+}
+
+/// The page of `handle`'s object, locked: try-locked under the class lock, where the page is
+/// its zspage's and so alive; once locked, neither the migration core nor a retirement can
+/// free it (a retirement leaves a locked page to the module's work). For acting as the
+/// migration core while other threads use the pool.
+fn lock_object_page(pool: &Pool, handle: &Handle<'_>) -> Option<NonNull<kernel::bindings::page>> {
+    let lists = {
+        let rcu = sys::RcuReadGuard::new();
+        pool.class(handle.slot().zspage(&rcu).0.class()).lock()
+    };
+    let (zspage, idx) = handle.slot().zspage(&*lists);
+    let page = NonNull::new(zspage.held(&lists).page_of(idx))?;
+    // SAFETY: a page of a listed zspage, alive while its class lock is held; a try-lock
+    // never waits, as the lock order allows under the class lock.
+    unsafe { sys::test_pages::try_lock(page.as_ptr()) }.then_some(page)
+}
+
+/// `act_as_migration_core_on` for a page the caller has locked.
+///
+/// # Safety
+///
+/// `src` is a live page of a pool, locked by the caller, who gives the lock up to this call.
+unsafe fn act_as_migration_core_locked(
+    src: NonNull<kernel::bindings::page>,
+    between: impl FnOnce(),
+) -> (bool, i32) {
+    use sys::test_pages;
+    let ops = &migrate::MOVABLE_OPS;
+    // SAFETY: locked by the caller, referenced by its zspage; acting as the core.
     let core_ref = sys::ZsPage::adopt(&unsafe { sys::LockedPage::from_raw(src) });
-    // SAFETY: as the migration core does: a movable page of ours, locked and referenced.
-    let isolated = unsafe { (migrate::MOVABLE_OPS.isolate_page?)(src.as_ptr(), 0) };
+    let isolated = ops.isolate_page.is_some_and(|isolate| {
+        // SAFETY: as the migration core does: a movable page of ours, locked and referenced.
+        unsafe { isolate(src.as_ptr(), 0) }
+    });
     between();
     let mut rc = EAGAIN.to_errno();
     if isolated {
-        let dst = sys::ZsPage::alloc(GFP)?;
-        // SAFETY: a fresh page, ours.
-        if unsafe { test_pages::try_lock(dst.as_ptr()) } {
-            // SAFETY: as the core: `src` isolated and locked, `dst` fresh and locked.
-            rc = unsafe { (migrate::MOVABLE_OPS.migrate_page?)(dst.as_ptr(), src.as_ptr(), 0) };
-            // SAFETY: locked above.
-            unsafe { test_pages::unlock(dst.as_ptr()) };
+        if let (Some(dst), Some(migrate)) = (sys::ZsPage::alloc(GFP), ops.migrate_page) {
+            // SAFETY: a fresh page, ours.
+            if unsafe { test_pages::try_lock(dst.as_ptr()) } {
+                // SAFETY: as the core: `src` isolated and locked, `dst` fresh and locked.
+                rc = unsafe { migrate(dst.as_ptr(), src.as_ptr(), 0) };
+                // SAFETY: locked above.
+                unsafe { test_pages::unlock(dst.as_ptr()) };
+            }
         }
         // The core puts a page back only while it is still movable.
         // SAFETY: `src` is live and locked.
         if rc != 0 && unsafe { test_pages::is_movable(src.as_ptr()) } {
-            // SAFETY: as the core: isolated, locked, still movable.
-            unsafe { (migrate::MOVABLE_OPS.putback_page?)(src.as_ptr()) };
+            if let Some(putback) = ops.putback_page {
+                // SAFETY: as the core: isolated, locked, still movable.
+                unsafe { putback(src.as_ptr()) };
+            }
         }
-        drop(dst);
     }
-    // SAFETY: locked above.
+    // SAFETY: locked by the caller.
     unsafe { test_pages::unlock(src.as_ptr()) };
     drop(core_ref);
-    Some((isolated, rc))
+    (isolated, rc)
 }
 
 /// Seed 000: the last object of a zspage is freed while one of its pages is isolated; the
@@ -1156,11 +1190,7 @@ unsafe extern "C" fn stress_thread(data: *mut core::ffi::c_void) -> i32 {
     // waits for `running` to drop to zero before returning.
     let (stress, id) = unsafe { *data.cast::<(&Stress, usize)>() };
     if id == STRESS_THREADS {
-        // The compactor: explicit compaction while the workers churn.
-        while !stress.stop.load(Ordering::Acquire) {
-            stress.pool.compact();
-            sys::msleep(50);
-        }
+        stress_compactor(stress);
     } else {
         stress_worker(stress, id);
     }
@@ -1168,10 +1198,50 @@ unsafe extern "C" fn stress_thread(data: *mut core::ffi::c_void) -> i32 {
     0
 }
 
+/// Length of the object the compactor migrates.
+const STRESS_OWN_LEN: usize = 700;
+
+/// The stress case's fifth thread: explicit compaction while the workers churn, and a
+/// migration core of its own on the page of an object it owns, so that pages move under the
+/// workers whether or not userspace's memory compaction and offlining (the guest scenario)
+/// reach this pool's pages in the case's time. The object is verified after every move.
+fn stress_compactor(stress: &Stress) {
+    let pool = stress.pool;
+    let Ok(mut own) = pool.malloc(STRESS_OWN_LEN, GFP_MOVABLE) else {
+        stress.errors.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let fill = |b: &mut [u8]| {
+        b.iter_mut()
+            .enumerate()
+            .for_each(|(i, x)| *x = pattern(7, i))
+    };
+    let intact = |b: &mut [u8]| b.iter().enumerate().all(|(i, &x)| x == pattern(7, i));
+    let written = pool.with_object(&mut own, MapMode::WriteOnly, usize::MAX, fill);
+    if written.is_err() {
+        stress.errors.fetch_add(1, Ordering::Relaxed);
+    }
+    while !stress.stop.load(Ordering::Acquire) {
+        pool.compact();
+        // A move backs off (EAGAIN) while a worker maps an object of the same zspage.
+        let moved = lock_object_page(pool, &own).is_some_and(|page| {
+            // SAFETY: a live page of the pool, locked just now and given up here.
+            unsafe { act_as_migration_core_locked(page, || {}) }.1 == 0
+        });
+        if moved && pool.with_object(&mut own, MapMode::ReadOnly, usize::MAX, intact) != Ok(true) {
+            stress.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        // Pacing, not synchronisation: compaction and moves a few times a second.
+        sys::msleep(50);
+    }
+    pool.free(own);
+}
+
 /// Stress: four kernel threads malloc / write / map and verify / free on one pool for a
-/// bounded time while a fifth compacts it, and (in the `kunit` guest scenario) memory
-/// compaction, DIMM offlining and the shrinker run from userspace. Every object is
-/// verified byte for byte; the migration and compaction counters show the paths ran.
+/// bounded time while a fifth compacts it and migrates the page of an object of its own
+/// (`stress_compactor`), and (in the `kunit` guest scenario) memory compaction, DIMM
+/// offlining and the shrinker run from userspace. Every object is verified byte for byte;
+/// the migration and compaction counters show the paths ran.
 fn stress_concurrent(test: &Test) {
     extern "C" {
         fn rzs_kthread_run(

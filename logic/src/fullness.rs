@@ -59,6 +59,23 @@ pub const fn fullness_group(inuse: u32, objs_per_zspage: u32) -> usize {
     percent as usize / 10 + 1
 }
 
+/// Fullness group of a zspage of class `spec` with `inuse` objects used: `fullness_group`
+/// with a multiplication by the class's precomputed reciprocal for its division (the host
+/// test `group_of_equals_group` checks every class and count).
+#[inline]
+pub const fn fullness_group_of(spec: &ClassSpec, inuse: u32) -> usize {
+    if inuse == 0 {
+        return GROUP_EMPTY;
+    }
+    if inuse >= spec.objs_per_zspage {
+        return GROUP_FULL;
+    }
+    // floor(100 * inuse / objs) / 10 == floor(10 * inuse / objs).
+    let group = ((10 * inuse as u64 * spec.tenths_mul as u64) >> 32) as usize + 1;
+    debug_assert!(group == fullness_group(inuse, spec.objs_per_zspage));
+    group
+}
+
 /// Pages compaction could free in a class with `objs_allocated` object slots
 /// in its zspages and `objs_inuse` of them used (upstream's `zs_can_compact`):
 /// whole zspages' worth of free slots.
@@ -115,6 +132,26 @@ mod tests {
     }
 
     #[test]
+    fn group_of_equals_group() {
+        // Every object count a zspage can have, and every class of every chain size.
+        let counts = (1..=super::super::size_class::MAX_OBJS_PER_ZSPAGE as u32)
+            .map(|objs| ClassSpec::new(4096, 16, objs));
+        let classes = super::super::size_class::CLASS_TABLES
+            .iter()
+            .flat_map(|table| table.classes().iter().copied());
+        for spec in counts.chain(classes) {
+            for inuse in 0..=spec.objs_per_zspage {
+                assert_eq!(
+                    fullness_group_of(&spec, inuse),
+                    fullness_group(inuse, spec.objs_per_zspage),
+                    "{inuse} of {}",
+                    spec.objs_per_zspage
+                );
+            }
+        }
+    }
+
+    #[test]
     fn orders() {
         let partial: Vec<usize> = (GROUP_EMPTY + 1..GROUP_FULL).collect();
         assert_eq!(COMPACT_SRC_ORDER.to_vec(), partial);
@@ -128,12 +165,7 @@ mod tests {
 
     #[test]
     fn compactable() {
-        let spec = ClassSpec {
-            size: 3264,
-            pages_per_zspage: 4,
-            objs_per_zspage: 5,
-            huge: false,
-        };
+        let spec = ClassSpec::new(3264, 4, 5);
         assert_eq!(compactable_pages(&spec, 20, 20), 0);
         assert_eq!(compactable_pages(&spec, 20, 16), 0);
         assert_eq!(compactable_pages(&spec, 20, 15), 4);

@@ -55,12 +55,7 @@ mod tests {
     use super::*;
 
     fn spec(size: u32, pages: u32) -> ClassSpec {
-        ClassSpec {
-            size,
-            pages_per_zspage: pages,
-            objs_per_zspage: pages * 4096 / size,
-            huge: false,
-        }
+        ClassSpec::new(size, pages, pages * 4096 / size)
     }
 
     #[test]

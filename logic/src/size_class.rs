@@ -57,9 +57,31 @@ pub struct ClassSpec {
     pub objs_per_zspage: u32,
     /// One object per single-page zspage, stored without a header.
     pub huge: bool,
+    /// `floor(2^32 / objs_per_zspage) + 1`: `(n * tenths_mul) >> 32` is `n / objs_per_zspage`
+    /// for every `n` up to `10 * objs_per_zspage` (exact: `n * error < 2^32`), so that the
+    /// fullness group takes no division (`fullness::fullness_group_of`; under QEMU's TCG a
+    /// `div` is a helper call). Unused, and saturated, for one object per zspage.
+    pub tenths_mul: u32,
 }
 
 impl ClassSpec {
+    /// The geometry of `objs` objects of `size` bytes in `pages` pages.
+    pub const fn new(size: u32, pages: u32, objs: u32) -> ClassSpec {
+        let tenths_mul = if objs >= 2 {
+            // At most 2^31 + 1.
+            ((1u64 << 32) / objs as u64 + 1) as u32
+        } else {
+            u32::MAX
+        };
+        ClassSpec {
+            size,
+            pages_per_zspage: pages,
+            objs_per_zspage: objs,
+            huge: pages == 1 && objs == 1,
+            tenths_mul,
+        }
+    }
+
     /// Bytes of handle header in front of each object of this class.
     #[inline]
     pub const fn header_len(&self) -> usize {
@@ -147,12 +169,7 @@ const fn slot_spec(slot: usize, max_pages: usize) -> ClassSpec {
     let pages = chain_size(size, max_pages);
     let objs = pages * PAGE_SIZE / size;
     // All three are bounded by PAGE_SIZE * MAX_PAGES_PER_ZSPAGE, far below u32::MAX.
-    ClassSpec {
-        size: size as u32,
-        pages_per_zspage: pages as u32,
-        objs_per_zspage: objs as u32,
-        huge: pages == 1 && objs == 1,
-    }
+    ClassSpec::new(size as u32, pages as u32, objs as u32)
 }
 
 // `ClassTable::classes` has 256 entries and classes are `u8` indices.
@@ -183,12 +200,7 @@ impl ClassTable {
     /// [`MAX_PAGES_PER_ZSPAGE`]; the module allows [`MIN_CHAIN_PAGES`] and up).
     pub const fn with_chain(chain_pages: usize) -> ClassTable {
         assert!(chain_pages >= 1 && chain_pages <= MAX_PAGES_PER_ZSPAGE);
-        let empty = ClassSpec {
-            size: 0,
-            pages_per_zspage: 0,
-            objs_per_zspage: 0,
-            huge: false,
-        };
+        let empty = ClassSpec::new(0, 0, 0);
         let mut desc = [empty; NR_CLASS_SLOTS];
         // Position of each slot's class in `desc` (largest class first).
         let mut slot_desc = [0u8; NR_CLASS_SLOTS];
@@ -407,12 +419,7 @@ mod tests {
     static TABLE: ClassTable = ClassTable::new();
 
     fn spec(size: u32, pages: u32, objs: u32) -> ClassSpec {
-        ClassSpec {
-            size,
-            pages_per_zspage: pages,
-            objs_per_zspage: objs,
-            huge: pages == 1 && objs == 1,
-        }
+        ClassSpec::new(size, pages, objs)
     }
 
     fn class_for(len: usize) -> ClassSpec {
