@@ -565,17 +565,29 @@ impl Pool {
         &self,
         handle: &Handle<'_>,
     ) -> (bool, *mut kernel::bindings::page, Option<*mut u8>) {
+        self.with_held_object(handle, |zspage, idx| {
+            (
+                zspage.place(idx).spans,
+                zspage.page_of(idx),
+                zspage.payload_address(idx),
+            )
+        })
+    }
+
+    /// Runs `f` on the zspage of `handle`'s object, under its class lock, and the object's
+    /// index there.
+    #[allow(dead_code, reason = "for the KUnit module")]
+    pub(crate) fn with_held_object<R>(
+        &self,
+        handle: &Handle<'_>,
+        f: impl FnOnce(Held<'_>, u32) -> R,
+    ) -> R {
         let lists = {
             let rcu = RcuReadGuard::new();
             self.class(handle.slot().zspage(&rcu).0.class()).lock()
         };
         let (zspage, idx) = handle.slot().zspage(&*lists);
-        let zspage = zspage.held(&lists);
-        (
-            zspage.place(idx).spans,
-            zspage.page_of(idx),
-            zspage.payload_address(idx),
-        )
+        f(zspage.held(&lists), idx)
     }
 }
 

@@ -263,6 +263,16 @@ impl ZsPage {
         unsafe { ptr::copy_nonoverlapping(self.address().add(offset), dst.as_mut_ptr(), dst.len()) }
     }
 
+    /// The address of the aligned word at `offset` within the page (checked).
+    #[inline]
+    fn word_at(&self, offset: usize) -> *mut usize {
+        assert!(
+            offset % core::mem::size_of::<usize>() == 0
+                && offset < crate::logic::size_class::PAGE_SIZE
+        );
+        self.address().wrapping_add(offset).cast::<usize>()
+    }
+
     /// The word at `offset` (an object header: one load, not a byte copy).
     ///
     /// # Safety
@@ -270,12 +280,8 @@ impl ZsPage {
     /// As for `read`.
     #[inline]
     pub(crate) unsafe fn read_word(&self, offset: usize) -> usize {
-        assert!(
-            offset % core::mem::size_of::<usize>() == 0
-                && offset < crate::logic::size_class::PAGE_SIZE
-        );
-        // SAFETY: an aligned word within the page (checked), no concurrent writer (caller).
-        unsafe { self.address().add(offset).cast::<usize>().read() }
+        // SAFETY: an aligned word within the page (`word_at`), no concurrent writer (caller).
+        unsafe { self.word_at(offset).read() }
     }
 
     /// Stores `value` at `offset` (an object header).
@@ -285,12 +291,8 @@ impl ZsPage {
     /// As for `write`.
     #[inline]
     pub(crate) unsafe fn write_word(&self, offset: usize, value: usize) {
-        assert!(
-            offset % core::mem::size_of::<usize>() == 0
-                && offset < crate::logic::size_class::PAGE_SIZE
-        );
-        // SAFETY: an aligned word within the page (checked), exclusive access (caller).
-        unsafe { self.address().add(offset).cast::<usize>().write(value) }
+        // SAFETY: an aligned word within the page (`word_at`), exclusive access (caller).
+        unsafe { self.word_at(offset).write(value) }
     }
 
     /// Stores `value` at `offset` and returns the word it replaced (an object header; one
@@ -301,13 +303,9 @@ impl ZsPage {
     /// As for `write`.
     #[inline]
     pub(crate) unsafe fn swap_word(&self, offset: usize, value: usize) -> usize {
-        assert!(
-            offset % core::mem::size_of::<usize>() == 0
-                && offset < crate::logic::size_class::PAGE_SIZE
-        );
-        // SAFETY: an aligned word within the page (checked), exclusive access (caller).
+        let word = self.word_at(offset);
+        // SAFETY: an aligned word within the page (`word_at`), exclusive access (caller).
         unsafe {
-            let word = self.address().add(offset).cast::<usize>();
             let old = word.read();
             word.write(value);
             old

@@ -747,15 +747,12 @@ fn act_as_migration_core_on(
 /// free it (a retirement leaves a locked page to the module's work). For acting as the
 /// migration core while other threads use the pool.
 fn lock_object_page(pool: &Pool, handle: &Handle<'_>) -> Option<NonNull<kernel::bindings::page>> {
-    let lists = {
-        let rcu = sys::RcuReadGuard::new();
-        pool.class(handle.slot().zspage(&rcu).0.class()).lock()
-    };
-    let (zspage, idx) = handle.slot().zspage(&*lists);
-    let page = NonNull::new(zspage.held(&lists).page_of(idx))?;
-    // SAFETY: a page of a listed zspage, alive while its class lock is held; a try-lock
-    // never waits, as the lock order allows under the class lock.
-    unsafe { sys::test_pages::try_lock(page.as_ptr()) }.then_some(page)
+    pool.with_held_object(handle, |zspage, idx| {
+        let page = NonNull::new(zspage.page_of(idx))?;
+        // SAFETY: a page of a listed zspage, alive while its class lock is held; a try-lock
+        // never waits, as the lock order allows under the class lock.
+        unsafe { sys::test_pages::try_lock(page.as_ptr()) }.then_some(page)
+    })
 }
 
 /// `act_as_migration_core_on` for a page the caller has locked.
