@@ -2,9 +2,9 @@
 
 //! A mapped object: the guard `Pool::map` returns. It holds the object's zspage read-locked
 //! (its bytes and location stay put), borrows the handle mutably (no second mapping of it,
-//! no free while mapped), and for an object that spans two pages holds this CPU's claimed
-//! copy buffer with preemption off. Dropping it copies a spanning object back (unless
-//! read-only) and unlocks: the unmap.
+//! no free while mapped), and for an object that spans two pages which are not neighbours in
+//! memory (`zspage::in_place`) holds this CPU's claimed copy buffer with preemption off.
+//! Dropping it copies such an object back (unless read-only) and unlocks: the unmap.
 //!
 //! C callers pair `zs_map_object` and `zs_unmap_object` in two calls: their shims leak the
 //! guard (`into_raw`) and take it back (`from_raw`).
@@ -65,9 +65,10 @@ pub(crate) struct Mapping<'a> {
 
 impl<'a> Mapping<'a> {
     /// Maps the object that `hold` holds for `mode`, through `pool`'s copy buffers if it
-    /// spans two pages. `EBUSY` if this CPU's buffer is already claimed by another mapping.
+    /// spans two pages that are not neighbours. `EBUSY` if this CPU's buffer is already
+    /// claimed by another mapping.
     pub(crate) fn new(pool: &Pool, hold: ReadHold<'a>, mode: MapMode) -> Result<Mapping<'a>> {
-        if !hold.spans() {
+        if !hold.copied() {
             return Ok(Mapping {
                 hold: Some(hold),
                 copy: None,
@@ -125,7 +126,7 @@ impl<'a> Mapping<'a> {
         let hold = unsafe { ReadHold::resume(handle) };
         // SAFETY: a spanning object's mapping leaked its claim on this task (caller).
         let copy = hold
-            .spans()
+            .copied()
             .then(|| unsafe { CpuBufferClaim::resume(pool.copy_buffers()) });
         Mapping {
             hold: Some(hold),

@@ -263,6 +263,29 @@ pub(crate) struct PoolWide {
     pub(crate) compacting: bool,
 }
 
+/// Where a pool's multi-page zspages get their pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PageLayout {
+    /// One physically contiguous block when the page allocator has one free without
+    /// reclaim (else single pages): an object that crosses a page boundary of such a zspage
+    /// is mapped in place for as long as its two pages are still neighbours (migration may
+    /// replace one), instead of being copied through a per-CPU buffer.
+    Contiguous,
+    /// Single pages, and every crossing object copied, as upstream zsmalloc does.
+    Scattered,
+}
+
+impl PageLayout {
+    /// The layout the `contiguous_zspages` module parameter asks for.
+    pub(crate) fn from_param() -> PageLayout {
+        if sys::params::contiguous_zspages() {
+            PageLayout::Contiguous
+        } else {
+            PageLayout::Scattered
+        }
+    }
+}
+
 /// A pool of compressed objects.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Pool {
@@ -281,6 +304,12 @@ pub(crate) struct Pool {
     pub(crate) zspages_retired: AtomicUsize,
     /// Pages moved by the migration core.
     pub(crate) pages_migrated: AtomicUsize,
+    /// Where new zspages get their pages.
+    pub(crate) layout: PageLayout,
+    /// Zspages made of one contiguous block (`PageLayout::Contiguous`), and of single pages
+    /// (either layout; a one-page zspage counts as neither).
+    pub(crate) zspages_contiguous: AtomicUsize,
+    pub(crate) zspages_scattered: AtomicUsize,
     /// Compacts under memory pressure; set once the pool is at its final address, and
     /// dropped first on destroy (which waits for its running callbacks).
     #[pin]
@@ -298,8 +327,18 @@ fn size_error(err: SizeError) -> Error {
 }
 
 impl Pool {
-    /// Creates a pool named `name` (for messages and debugfs). May sleep.
+    /// Creates a pool named `name` (for messages and debugfs), its pages laid out as the
+    /// `contiguous_zspages` parameter says. May sleep.
     pub(crate) fn new(alloc: &'static Allocator, name: &CStr) -> Result<Pin<KBox<Pool>>> {
+        Self::with_layout(alloc, name, PageLayout::from_param())
+    }
+
+    /// Creates a pool whose zspages get their pages as `layout` says. May sleep.
+    pub(crate) fn with_layout(
+        alloc: &'static Allocator,
+        name: &CStr,
+        layout: PageLayout,
+    ) -> Result<Pin<KBox<Pool>>> {
         sys::might_sleep();
         let nr = CLASSES.nr_classes();
         let mut classes = KVec::with_capacity(nr, GFP_KERNEL)?;
@@ -334,6 +373,9 @@ impl Pool {
                 pages_compacted: AtomicUsize::new(0),
                 zspages_retired: AtomicUsize::new(0),
                 pages_migrated: AtomicUsize::new(0),
+                layout,
+                zspages_contiguous: AtomicUsize::new(0),
+                zspages_scattered: AtomicUsize::new(0),
                 shrinker <- new_spinlock!(None, "rust_zsmalloc_shrinker"),
                 debugfs: DebugfsDir::new(&dir_name, Some(alloc.debugfs())),
                 name: CString::try_from_fmt(fmt!("{}", name))?,
@@ -558,8 +600,9 @@ impl Pool {
         Ok(f(&mut bytes[..len]))
     }
 
-    /// Whether the object of `handle` spans two pages (so `map` goes through the copy
-    /// buffer), and where it starts: its page and its address if it lies in one page.
+    /// Whether a mapping of `handle`'s object goes through the copy buffer (it spans two
+    /// pages that are not neighbours), where it starts (its page) and its payload's address
+    /// if it is reached in place.
     #[allow(dead_code, reason = "for the KUnit module")]
     pub(crate) fn object_place(
         &self,
@@ -567,7 +610,7 @@ impl Pool {
     ) -> (bool, *mut kernel::bindings::page, Option<*mut u8>) {
         self.with_held_object(handle, |zspage, idx| {
             (
-                zspage.place(idx).spans,
+                zspage.copied(idx),
                 zspage.page_of(idx),
                 zspage.payload_address(idx),
             )

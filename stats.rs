@@ -2,7 +2,9 @@
 
 //! A pool's statistics in debugfs: `/sys/kernel/debug/rust_zsmalloc/<pool>-<id>/` holds
 //! `classes` (per size class: objects allocated and in use, pages, zspages per fullness
-//! group), `total_pages`, `pages_compacted`, `pages_migrated` and `zspages_retired`.
+//! group), `total_pages`, `pages_compacted`, `pages_migrated`, `zspages_retired`, and
+//! `zspages_contiguous` / `zspages_scattered` (multi-page zspages made of one contiguous block
+//! or of single pages, see `PageLayout`).
 
 use crate::{
     logic::fullness::NR_FULLNESS_GROUPS,
@@ -28,6 +30,10 @@ pub(crate) fn register(pool: &Pin<KBox<Pool>>) {
             .add_ulong(c_str!("zspages_retired"), &pool.zspages_retired);
         pool.debugfs
             .add_ulong(c_str!("pages_migrated"), &pool.pages_migrated);
+        pool.debugfs
+            .add_ulong(c_str!("zspages_contiguous"), &pool.zspages_contiguous);
+        pool.debugfs
+            .add_ulong(c_str!("zspages_scattered"), &pool.zspages_scattered);
     }
 }
 

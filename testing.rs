@@ -40,6 +40,9 @@ pub(crate) const MUTATE_DESTROY_NO_BARRIER: bool = cfg!(zs_mutate_destroy_no_bar
 /// A mapping's length from the class size alone, forgetting the header that the slot starts
 /// with (the span/length race: one length for the place, another for the copy).
 pub(crate) const MUTATE_LEN_FROM_CLASS_SIZE: bool = cfg!(zs_mutate_len_from_class_size);
+/// Map an object that crosses a page boundary of a contiguous zspage in place without
+/// checking that its two pages are still neighbours (migration may have replaced one).
+pub(crate) const MUTATE_IN_PLACE_UNCHECKED: bool = cfg!(zs_mutate_in_place_unchecked);
 
 /// Fault injection and the live page count.
 pub(crate) mod fault {

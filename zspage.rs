@@ -29,7 +29,7 @@ use crate::{
         size_class::{ClassSpec, MAX_OBJS_PER_ZSPAGE, PAGE_SIZE},
         zspage_lock::{ReadGuard, WriteGuard, ZspageLock},
     },
-    pool::{ClassLists, Pool},
+    pool::{ClassLists, PageLayout, Pool},
     sys::{self, ChainRef, Gfp, Linked, Links, PageChain, SlabBox, ZsPage},
     testing, CLASSES,
 };
@@ -56,6 +56,10 @@ pub(crate) struct Zspage {
     lock: ZspageLock,
     /// Index into `CLASSES` (fewer than 256 classes); never changes.
     class: u8,
+    /// Whether the pages were allocated as one physically contiguous block, in order
+    /// (`PageChain::alloc_contiguous`); never changes. Migration may since have replaced a
+    /// page, so a mapping still checks that the two pages an object crosses are neighbours.
+    contiguous: bool,
     /// The owning pool. Never changes.
     pool: *const Pool,
     /// The pages, chained through their links as in upstream, which keeps the metadata as
@@ -132,7 +136,23 @@ impl Zspage {
     pub(crate) fn new(class: usize, gfp: Gfp, pool: &Pool) -> Option<Zspage> {
         let spec = CLASSES.class(class);
         let class = u8::try_from(class).ok()?;
-        let mut pages = PageChain::alloc(spec.pages(), gfp)?;
+        let mut contiguous = false;
+        let mut pages = if spec.pages() > 1 {
+            let block = (pool.layout == PageLayout::Contiguous)
+                .then(|| PageChain::alloc_contiguous(spec.pages(), gfp))
+                .flatten();
+            contiguous = block.is_some();
+            let counter = if contiguous {
+                &pool.zspages_contiguous
+            } else {
+                &pool.zspages_scattered
+            };
+            let pages = block.or_else(|| PageChain::alloc(spec.pages(), gfp))?;
+            counter.fetch_add(1, Ordering::Relaxed);
+            pages
+        } else {
+            PageChain::alloc(1, gfp)?
+        };
         // Every object free, chained in index order (a huge zspage's one object needs no
         // header). The pages are fresh and ours alone: written through the exclusive chain,
         // a page at a time (objects start at 16-byte multiples, so a header never spans).
@@ -154,6 +174,7 @@ impl Zspage {
         Some(Zspage {
             lock: ZspageLock::new(),
             class,
+            contiguous,
             pool,
             pages,
             links: Links::new(),
@@ -478,12 +499,17 @@ impl<'g> Held<'g> {
         self.chain().page(self.place(idx).page).as_ptr()
     }
 
-    /// The address of object `idx`'s payload if it lies in one page (tests checking that an
-    /// object did not move).
+    /// Whether a mapping of object `idx` goes through a copy (see `in_place`).
+    pub(crate) fn copied(self, idx: u32) -> bool {
+        !in_place(self.zspage, self.chain(), self.place(idx))
+    }
+
+    /// The address of object `idx`'s payload if a mapping reaches it in place (tests
+    /// checking that an object did not move).
     pub(crate) fn payload_address(self, idx: u32) -> Option<*mut u8> {
         let place = self.place(idx);
         let page = self.chain().page(place.page);
-        (!place.spans).then(|| {
+        (!self.copied(idx)).then(|| {
             page.address()
                 .wrapping_add(place.offset + self.spec().header_len())
         })
@@ -575,6 +601,19 @@ fn for_each_part(
     }
 }
 
+/// Whether the object at `place` of `zspage` can be reached in place: it lies in one page,
+/// or the zspage's pages came as one contiguous block and the two pages it crosses are
+/// still neighbours in the direct map (migration may have replaced one of them). Otherwise
+/// a mapping copies it. A zspage of single pages is always copied, as upstream does, even
+/// where the page allocator happened to give neighbours: which path an object takes then
+/// depends on the pool's layout alone.
+#[inline]
+fn in_place(zspage: &Zspage, chain: ChainRef<'_>, place: ObjPlace) -> bool {
+    !place.spans
+        || (zspage.contiguous
+            && (testing::MUTATE_IN_PLACE_UNCHECKED || chain.next_is_adjacent(place.page)))
+}
+
 /// A read hold on a zspage's lock, taken for one object whose handle the holder owns
 /// exclusively: the object's bytes and location stay put, and only the holder touches them.
 ///
@@ -590,6 +629,8 @@ pub(crate) struct ReadHold<'a> {
     spec: &'static ClassSpec,
     /// Where object `idx` lies, computed once: the read hold keeps it there.
     place: ObjPlace,
+    /// Whether the object is reached in place (`in_place`); the read hold keeps its pages.
+    in_place: bool,
 }
 
 impl<'a> ReadHold<'a> {
@@ -610,12 +651,18 @@ impl<'a> ReadHold<'a> {
         };
         // INVARIANT: as the caller guarantees.
         let spec = zspage.spec();
-        ReadHold {
+        let place = obj_place(spec, idx);
+        let mut hold = ReadHold {
             zspage,
             _hold: hold,
             spec,
-            place: obj_place(spec, idx),
+            place,
+            in_place: !place.spans,
+        };
+        if place.spans {
+            hold.in_place = in_place(zspage, hold.chain(), place);
         }
+        hold
     }
 
     /// Takes back the read hold that a leaked mapping of `handle`'s object left (the C
@@ -667,22 +714,24 @@ impl<'a> ReadHold<'a> {
         spec.size_bytes().wrapping_sub(spec.header_len())
     }
 
-    /// Whether the object spans two pages (then it is reached by copying).
+    /// Whether the object is reached by copying (it spans two pages that are not
+    /// neighbours, or of a zspage of single pages).
     #[inline]
-    pub(crate) fn spans(&self) -> bool {
-        self.place.spans
+    pub(crate) fn copied(&self) -> bool {
+        !self.in_place
     }
 
-    /// The payload in place, if the object lies in one page.
+    /// The payload in place, if it can be reached there (`in_place`).
     pub(crate) fn payload(&mut self) -> Option<&mut [u8]> {
         let place = self.place;
-        if place.spans {
+        if !self.in_place {
             return None;
         }
         let header = self.spec.header_len();
         let page = self.chain().page(place.page);
         let start = page.address().wrapping_add(place.offset + header);
-        // SAFETY: the object lies within the page (layout); the read hold keeps it there,
+        // SAFETY: the object lies within the page (layout), or within it and the next one,
+        // its neighbour in the direct map (`in_place`); the read hold keeps it there,
         // and the holder's exclusive borrow of the handle makes it the only user of these
         // bytes for as long as `self` is borrowed (invariant).
         Some(unsafe { core::slice::from_raw_parts_mut(start, self.payload_len()) })

@@ -11,6 +11,7 @@ struct kmem_cache;
 struct dentry;
 
 unsigned int rzs_param_chain_pages(void);
+bool rzs_param_contiguous_zspages(void);
 void *rzs_page_address(struct page *page);
 unsigned long rzs_vmemmap_start(void);
 unsigned long rzs_direct_map_start(void);

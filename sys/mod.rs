@@ -78,4 +78,20 @@ impl Gfp {
     pub(crate) fn for_slab(self) -> Gfp {
         Gfp(self.0 & !(kernel::bindings::__GFP_HIGHMEM | GFP_MOVABLE))
     }
+
+    /// The mask for an allocation worth making only if it is cheap right now (a block of
+    /// contiguous pages for a zspage, `PageChain::alloc_contiguous`): no reclaim, direct or
+    /// by waking kswapd (which would then reclaim or compact for that order), no retry, no
+    /// warning, no compound page. A failure costs one look at the free lists, and the
+    /// caller falls back to single pages with its own mask.
+    pub(crate) fn opportunistic(self) -> Gfp {
+        use kernel::bindings::{
+            ___GFP_COMP_BIT, ___GFP_DIRECT_RECLAIM_BIT, ___GFP_KSWAPD_RECLAIM_BIT,
+            ___GFP_NORETRY_BIT, ___GFP_NOWARN_BIT,
+        };
+        let bit = |b: u32| -> kernel::bindings::gfp_t { 1 << b };
+        let off =
+            bit(___GFP_DIRECT_RECLAIM_BIT) | bit(___GFP_KSWAPD_RECLAIM_BIT) | bit(___GFP_COMP_BIT);
+        Gfp(self.0 & !off | bit(___GFP_NOWARN_BIT) | bit(___GFP_NORETRY_BIT))
+    }
 }

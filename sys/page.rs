@@ -592,6 +592,48 @@ impl PageChain {
         Some(chain)
     }
 
+    /// A chain of `n` pages that are neighbours in physical memory, in address order: one
+    /// block of the next power of two pages, taken only if the page allocator has one at hand
+    /// (`Gfp::opportunistic`), split into order-0 pages (the ones beyond `n` go back at
+    /// once). `None` if `n` is 0, the block would be larger than `PAGE_ALLOC_COSTLY_ORDER`
+    /// (8 pages), or no block is free: the caller falls back to `alloc`. Not a fault
+    /// injection point: failing here only changes where the pages come from.
+    pub(crate) fn alloc_contiguous(n: usize, gfp: Gfp) -> Option<PageChain> {
+        const COSTLY_ORDER: u32 = 3;
+        let order = n.checked_next_power_of_two()?.trailing_zeros();
+        if n == 0 || order > COSTLY_ORDER {
+            return None;
+        }
+        // SAFETY: any gfp mask is valid for `alloc_pages`; the mask has no `__GFP_COMP`, so
+        // the block is not a compound page and `split_page` may split it.
+        let head = NonNull::new(unsafe { bindings::alloc_pages(gfp.opportunistic().0, order) })?;
+        // SAFETY: a fresh non-compound block of `1 << order` pages, owned here; its `struct
+        // page`s are consecutive (a buddy block never crosses a memory section), so `add`
+        // stays inside it. After the split each page is an order-0 page with its own
+        // reference, owned here.
+        let pages = |i: usize| unsafe { NonNull::new_unchecked(head.as_ptr().add(i)) };
+        // SAFETY: as above.
+        unsafe { bindings::split_page(head.as_ptr(), order) };
+        for i in n..1 << order {
+            // SAFETY: a page of the split block beyond the zspage's, owned here.
+            unsafe { bindings::__free_pages(pages(i).as_ptr(), 0) };
+        }
+        // INVARIANT: no page yet; each page added below, from the last one back, owns the
+        // chain after it.
+        let mut chain = PageChain::empty();
+        for i in (0..n).rev() {
+            fault::page_allocated();
+            count_zspage_page(pages(i), 1);
+            // INVARIANT: a fresh order-0 page of the split block, owned by the new value.
+            let page = ZsPage { page: pages(i) };
+            let first = chain.first.get_mut();
+            // SAFETY: a fresh page owned here: nobody else reads its link.
+            unsafe { page.set_next(*first) };
+            *first = Some(page.into_raw());
+        }
+        Some(chain)
+    }
+
     /// A chain of no page.
     pub(crate) const fn empty() -> PageChain {
         // INVARIANT: no page to own.
@@ -799,6 +841,21 @@ impl<'a> ChainRef<'a> {
             Some(page) => page,
             None => unreachable!("page {index} beyond the chain"),
         }
+    }
+
+    /// Whether page `index + 1` of the chain directly follows page `index` in the direct
+    /// map, so that bytes crossing from one into the other can be reached in place.
+    #[inline]
+    pub(crate) fn next_is_adjacent(self, index: usize) -> bool {
+        let page = self.page(index);
+        // SAFETY: a page of the chain, unchanged for `'a` (`ChainRef`), and its link.
+        let Some(next) = (unsafe { page.next() }) else {
+            return false;
+        };
+        direct_map_address(next)
+            == page
+                .address()
+                .wrapping_add(crate::logic::size_class::PAGE_SIZE)
     }
 }
 

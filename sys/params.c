@@ -17,3 +17,16 @@ unsigned int rzs_param_chain_pages(void)
 {
 	return chain_pages;
 }
+
+/* PageLayout in pool.rs: read by each pool at its creation. */
+static bool contiguous_zspages = true;
+module_param(contiguous_zspages, bool, 0444);
+MODULE_PARM_DESC(contiguous_zspages,
+		 "take a multi-page zspage's pages as one physically contiguous block when the page "
+		 "allocator has one free (no reclaim), so that objects crossing a page boundary are "
+		 "mapped in place instead of copied (default Y); N: single pages and copies, as upstream");
+
+bool rzs_param_contiguous_zspages(void)
+{
+	return contiguous_zspages;
+}

@@ -4,6 +4,7 @@
 
 extern "C" {
     fn rzs_param_chain_pages() -> u32;
+    fn rzs_param_contiguous_zspages() -> bool;
 }
 
 /// The `chain_pages` parameter as given (unchecked: `ClassSelection::select` checks it).
@@ -13,4 +14,11 @@ pub(crate) fn chain_pages() -> usize {
     let pages = unsafe { rzs_param_chain_pages() };
     // Lossless on 64-bit.
     pages as usize
+}
+
+/// The `contiguous_zspages` parameter.
+pub(crate) fn contiguous_zspages() -> bool {
+    // SAFETY: reads a plain `bool` that the module loader set before init and that nothing
+    // writes afterwards (permissions 0444).
+    unsafe { rzs_param_contiguous_zspages() }
 }

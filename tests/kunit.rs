@@ -62,7 +62,7 @@ use kunit_races::{
 use kunit_support::{check, check_eq, kunit_suite, Test};
 use logic::size_class::{HANDLE_SIZE, PAGE_SIZE};
 use mapping::MapMode;
-use pool::Pool;
+use pool::{PageLayout, Pool};
 use sys::Gfp;
 use testing::{fault, hooks};
 
@@ -124,8 +124,14 @@ fn test_allocator() -> &'static Allocator {
     unsafe { &*ALLOCATOR.load(Ordering::Acquire) }
 }
 
+/// A test pool laid out as production's default (`contiguous_zspages=Y`).
 fn new_pool() -> Pin<KBox<Pool>> {
-    match Pool::new(test_allocator(), c_str!("kunit")) {
+    new_pool_with(PageLayout::Contiguous)
+}
+
+/// A test pool whose zspages get their pages as `layout` says.
+fn new_pool_with(layout: PageLayout) -> Pin<KBox<Pool>> {
+    match Pool::with_layout(test_allocator(), c_str!("kunit"), layout) {
         Ok(pool) => pool,
         Err(e) => panic!("cannot create a test pool: {e:?}"),
     }
@@ -338,7 +344,8 @@ fn readback_byte_exact(test: &Test) {
 
 /// For an object spanning two pages, WO does not copy in and RO does not copy back.
 fn spanning_copy_rules(test: &Test) {
-    let pool = new_pool();
+    // Single pages: every spanning object is copied.
+    let pool = new_pool_with(PageLayout::Scattered);
     // 1500 + 8 bytes: a multi-page class whose objects cross page boundaries.
     let len = 1500;
     let mut handles = KVec::new();
@@ -410,10 +417,81 @@ fn spanning_copy_rules(test: &Test) {
     check_eq!(test, pool.total_pages(), 0);
 }
 
+/// Issue 14: in a zspage made of one contiguous block, an object that crosses a page
+/// boundary is mapped in place (its mapping is the object's own address, and no copy buffer
+/// is claimed: a second crossing object maps on the same CPU meanwhile); once migration has
+/// replaced the page it starts in (so that page is no longer its second page's neighbour),
+/// it is copied again, its bytes and every other object's intact.
+fn crossing_object_in_place_until_moved(test: &Test) {
+    let pool = new_pool();
+    let len = 1500;
+    let byte = |n: usize, i: usize| (n * 31 + i * 7) as u8;
+    let mut handles = KVec::new();
+    for n in 0..64 {
+        let Ok(mut handle) = pool.malloc(len, GFP) else {
+            break;
+        };
+        let _ = pool.with_object(&mut handle, MapMode::WriteOnly, len, |b| {
+            b.iter_mut().enumerate().for_each(|(i, x)| *x = byte(n, i))
+        });
+        if let Err(handle) = push(&mut handles, handle) {
+            pool.free(handle);
+            break;
+        }
+    }
+    let intact = |handles: &mut KVec<Handle<'_>>| {
+        handles.iter_mut().enumerate().all(|(n, h)| {
+            pool.with_object(h, MapMode::ReadOnly, len, |b| {
+                b.len() == len && b.iter().enumerate().all(|(i, &x)| x == byte(n, i))
+            }) == Ok(true)
+        })
+    };
+    // Objects that cross a page boundary (by the class layout) and are reached in place.
+    let mut crossing = KVec::new();
+    for (n, handle) in handles.iter().enumerate() {
+        let spans = pool.with_held_object(handle, |zspage, idx| zspage.place(idx).spans);
+        if spans && !pool.object_place(handle).0 && crossing.push(n, GFP_KERNEL).is_err() {
+            break;
+        }
+    }
+    let contiguous = pool.zspages_contiguous.load(Ordering::Relaxed);
+    let (mut in_place, mut both_mapped, mut moved, mut copied_after) = (false, false, None, false);
+    if let [a, b, ..] = crossing[..] {
+        let (low, high) = handles.split_at_mut(b);
+        let (first, second) = (&mut low[a], &mut high[0]);
+        let addr = pool.object_place(first).2;
+        {
+            let _pin = sys::CpuPin::new();
+            let mut map_a = pool.map(first, MapMode::ReadOnly);
+            let map_b = pool.map(second, MapMode::ReadOnly);
+            in_place = map_a
+                .as_mut()
+                .is_ok_and(|m| Some(m.bytes().as_mut_ptr()) == addr && addr.is_some());
+            both_mapped = map_a.is_ok() && map_b.is_ok();
+        }
+        let page_before = pool.object_place(first).1;
+        moved = act_as_migration_core(&pool, first, || {});
+        let (copied, page_after, addr_after) = pool.object_place(first);
+        copied_after = copied && addr_after.is_none() && page_after != page_before;
+    }
+    let all_intact = intact(&mut handles);
+    free_all(&pool, handles);
+    check!(test, contiguous > 0);
+    check!(test, crossing.len() >= 2);
+    check!(test, in_place);
+    check!(test, both_mapped);
+    check_eq!(test, moved, Some((true, 0)));
+    check!(test, copied_after);
+    check!(test, all_intact);
+    check_eq!(test, pool.total_pages(), 0);
+}
+
 /// Each allocation a malloc makes (handle slot, zspage pages, metadata) can fail: the malloc
 /// returns ENOMEM and leaves nothing behind.
 fn alloc_failure_leaks_nothing(test: &Test) {
-    let pool = new_pool();
+    // Single pages, one failure point each (a contiguous block is not a failure point: when
+    // it is not available, the pages come one by one).
+    let pool = new_pool_with(PageLayout::Scattered);
     let pages_before = settled_live_pages();
     // 3000 bytes: a multi-page zspage, so failures hit the middle of the page loop too.
     let mut succeeded = None;
@@ -1397,6 +1475,7 @@ kunit_suite! {
         malloc_errors_and_handles,
         readback_byte_exact,
         spanning_copy_rules,
+        crossing_object_in_place_until_moved,
         alloc_failure_leaks_nothing,
         total_pages_tracks_zspages,
         retired_pages_freed_at_once,

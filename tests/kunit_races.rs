@@ -297,7 +297,21 @@ pub(super) fn map_covers_exactly_the_slot_payload(test: &Test) {
         spec.size_bytes(),
         payload
     );
-    let pool = new_pool();
+    // In place over neighbouring pages, and through the copy buffer.
+    for layout in [PageLayout::Contiguous, PageLayout::Scattered] {
+        slot_payload_round_trips(test, len, spec, payload, layout);
+    }
+}
+
+/// `map_covers_exactly_the_slot_payload` on a pool of `layout`.
+fn slot_payload_round_trips(
+    test: &Test,
+    len: usize,
+    spec: &logic::size_class::ClassSpec,
+    payload: usize,
+    layout: PageLayout,
+) {
+    let pool = new_pool_with(layout);
     let count = 2 * spec.objs_per_zspage as usize;
     let mut handles = KVec::new();
     let mut lengths_ok = true;
