@@ -82,16 +82,24 @@ impl Gfp {
     /// The mask for an allocation worth making only if it is cheap right now (a block of
     /// contiguous pages for a zspage, `PageChain::alloc_contiguous`): no reclaim, direct or
     /// by waking kswapd (which would then reclaim or compact for that order), no retry, no
+    /// memory reserves (`__GFP_HIGH`, `__GFP_MEMALLOC` off, `__GFP_NOMEMALLOC` on), no
     /// warning, no compound page. A failure costs one look at the free lists, and the
     /// caller falls back to single pages with its own mask.
     pub(crate) fn opportunistic(self) -> Gfp {
         use kernel::bindings::{
-            ___GFP_COMP_BIT, ___GFP_DIRECT_RECLAIM_BIT, ___GFP_KSWAPD_RECLAIM_BIT,
-            ___GFP_NORETRY_BIT, ___GFP_NOWARN_BIT,
+            ___GFP_COMP_BIT, ___GFP_DIRECT_RECLAIM_BIT, ___GFP_HIGH_BIT, ___GFP_KSWAPD_RECLAIM_BIT,
+            ___GFP_MEMALLOC_BIT, ___GFP_NOMEMALLOC_BIT, ___GFP_NORETRY_BIT, ___GFP_NOWARN_BIT,
         };
         let bit = |b: u32| -> kernel::bindings::gfp_t { 1 << b };
-        let off =
-            bit(___GFP_DIRECT_RECLAIM_BIT) | bit(___GFP_KSWAPD_RECLAIM_BIT) | bit(___GFP_COMP_BIT);
-        Gfp(self.0 & !off | bit(___GFP_NOWARN_BIT) | bit(___GFP_NORETRY_BIT))
+        let off = [
+            ___GFP_DIRECT_RECLAIM_BIT,
+            ___GFP_KSWAPD_RECLAIM_BIT,
+            ___GFP_HIGH_BIT,
+            ___GFP_MEMALLOC_BIT,
+            ___GFP_COMP_BIT,
+        ];
+        let on = [___GFP_NOWARN_BIT, ___GFP_NORETRY_BIT, ___GFP_NOMEMALLOC_BIT];
+        let mask = |bits: &[u32]| bits.iter().fold(0, |mask, &b| mask | bit(b));
+        Gfp(self.0 & !mask(&off) | mask(&on))
     }
 }
