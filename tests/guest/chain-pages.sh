@@ -3,7 +3,8 @@
 # zspage longer than the chain (debugfs classes table), zs_huge_class_size() follows (zram
 # stores pages compressing to 3257..3624 bytes as huge at 4, not at 8), and the
 # microbenchmark's data checks (fill, free half and compact, multi-threaded churn) pass at 4
-# and 16.
+# and 16. The contiguous_zspages parameter too: by default (Y) zram's pool makes contiguous
+# zspages (a fresh guest has free blocks), with N only single-page ones; data verified.
 . /tests/lib.sh
 for bad in 0 3 17; do
 	echo "ZS-EXPECT zsmalloc_rs: chain_pages=$bad: want 4..=16"
@@ -28,10 +29,11 @@ for i in $(seq 12); do
 	{ head -c 3300 /dev/urandom; head -c 796 /dev/zero; } >>/tmp/huge
 done
 
-# chain_run PAGES: loads the allocator with chain_pages=PAGES (or its default for ""), writes
-# the pages to zram, and prints the longest zspage in use and zram's huge page count.
+# chain_run PAGES [PARAM=VALUE]: loads the allocator with chain_pages=PAGES (or its default
+# for "") and the other parameter given, writes the pages to zram, and prints the longest
+# zspage in use, zram's huge page count and the contiguous and scattered zspages made.
 chain_run() {
-	insmod $MODDIR/zsmalloc_rs.ko ${1:+chain_pages=$1}
+	insmod $MODDIR/zsmalloc_rs.ko ${1:+chain_pages=$1} ${2:-}
 	want=${1:-8}
 	expect_eq "chain_pages parameter" "$(cat /sys/module/zsmalloc_rs/parameters/chain_pages)" "$want"
 	dmesg | grep "zsmalloc_rs: loaded:" | tail -n 1 | grep -q "zspages of up to $want pages" ||
@@ -45,7 +47,10 @@ chain_run() {
 	huge=$(($(mm_stat 8) - huge_before))
 	longest=$(awk '$1 ~ /^[0-9]+$/ && $4 > m { m = $4 } END { print m + 0 }' \
 		/sys/kernel/debug/rust_zsmalloc/zram0-*/classes)
-	echo "chain_pages=$want: longest zspage in use $longest pages, huge pages $huge, mm_stat $(cat /sys/block/zram0/mm_stat)"
+	contiguous=$(cat /sys/kernel/debug/rust_zsmalloc/zram0-*/zspages_contiguous)
+	scattered=$(cat /sys/kernel/debug/rust_zsmalloc/zram0-*/zspages_scattered)
+	contiguous_param=$(cat /sys/module/zsmalloc_rs/parameters/contiguous_zspages)
+	echo "chain_pages=$want ${2:-}: longest zspage in use $longest pages, huge pages $huge, zspages contiguous $contiguous scattered $scattered, mm_stat $(cat /sys/block/zram0/mm_stat)"
 	echo 3 >/proc/sys/vm/drop_caches
 	dd if=/dev/zram0 bs=4096 count=40 2>/dev/null | cmp - /tmp/pages ||
 		fail "zram data differ at chain_pages=$want"
@@ -57,6 +62,12 @@ chain_run() {
 chain_run ""
 [ "$huge" = 0 ] || fail "chain_pages=8: $huge of 12 pages compressed to ~3310 bytes stored as huge (threshold 3625)"
 [ "$longest" -gt 4 ] || fail "chain_pages=8: no zspage longer than 4 pages in use (longest $longest)"
+expect_eq "contiguous_zspages parameter (default)" "$contiguous_param" Y
+[ "$contiguous" -gt 0 ] || fail "contiguous_zspages=Y (default): no contiguous zspage made (scattered $scattered)"
+chain_run "" contiguous_zspages=N
+expect_eq "contiguous_zspages parameter" "$contiguous_param" N
+[ "$contiguous" = 0 ] || fail "contiguous_zspages=N: $contiguous contiguous zspages made"
+[ "$scattered" -gt 0 ] || fail "contiguous_zspages=N: no multi-page zspage made"
 chain_run 4
 [ "$huge" = 12 ] || fail "chain_pages=4: $huge of 12 pages compressed to ~3310 bytes stored as huge (threshold 3257)"
 [ "$longest" = 4 ] || fail "chain_pages=4: longest zspage in use $longest pages, want 4"
