@@ -134,14 +134,15 @@ fn compact_once(lists: &ClassLists) -> Round {
     // The seed-001 mutation: repoint handles after the locks are dropped.
     let mut deferred: KVec<(u32, Location)> = KVec::new();
     let mut from = 0;
-    while let Some((idx, handle)) = src.next_allocated(from) {
+    while let Some((idx, header)) = src.next_allocated(from) {
         from = idx + 1;
-        // The copy below writes the payload; `alloc_obj` wrote the header (the handle).
-        let Some(dst_idx) = dst.alloc_obj(handle) else {
+        // The copy below writes the payload; `alloc_obj` wrote the header (the handle and
+        // the length, as they were).
+        let Some(dst_idx) = dst.alloc_obj(header) else {
             break;
         };
         src.copy_obj(&src_write, idx, dst, &dst_write, dst_idx);
-        hooks::run(hooks::Point::AfterObjectCopy(handle));
+        hooks::run(hooks::Point::AfterObjectCopy(header.handle()));
         let location = dst.location(dst_idx);
         // The bytes are in place: repoint the handle in one store. Its readers wait for
         // `src`'s write lock and then re-check the slot; its freer waits for the pool lock.
@@ -151,7 +152,7 @@ fn compact_once(lists: &ClassLists) -> Round {
             slot.store(location);
         }
         src.free_obj(idx);
-        last_moved = handle;
+        last_moved = header.handle();
     }
     drop(dst_write);
     drop(src_write);

@@ -158,10 +158,11 @@ pub(crate) fn free_slot_of_object(raw: usize) {
 
 /// The slot of the object `idx` of `zspage`, if it is allocated: its header names it.
 pub(crate) fn slot_of_object<'g>(zspage: Held<'g>, idx: u32) -> Option<&'g HandleSlot> {
-    let (found, raw) = zspage.next_allocated(idx)?;
+    let (found, header) = zspage.next_allocated(idx)?;
     if found != idx {
         return None;
     }
+    let raw = header.handle();
     // SAFETY: an allocated object's header (or a huge zspage's metadata) names the live slot
     // of its handle; the class lock (`Held`) keeps the object allocated while `'g` lasts.
     NonNull::new(raw as *mut HandleSlot).map(|slot| unsafe { &*slot.as_ptr() })

@@ -50,6 +50,7 @@ use crate::{
     handle::{Handle, HandleSlot},
     logic::{
         fullness::{alloc_group, fullness_group_of, GROUP_EMPTY, NR_FULLNESS_GROUPS},
+        header::AllocatedHeader,
         size_class::SizeError,
     },
     mapping::{MapMode, Mapping},
@@ -429,21 +430,24 @@ impl Pool {
     /// nothing is left allocated on error.
     #[inline(always)]
     pub(crate) fn malloc(&self, size: usize, gfp: Gfp) -> Result<Handle<'_>> {
-        let (class_index, _stored) = CLASSES.lookup(size).map_err(size_error)?;
+        let (class_index, stored) = CLASSES.lookup(size).map_err(size_error)?;
         let slot = self
             .alloc
             .handles()
             .alloc(gfp, HandleSlot::new())
             .map_err(|_| ENOMEM)?;
         let handle = Handle::new(slot);
+        let Some(header) = AllocatedHeader::new(handle.raw(), stored) else {
+            unreachable!("a handle slot outside the direct map, or a stored length over a page")
+        };
         {
             let lists = self.class(class_index).lock();
             if let Some(zspage) = lists.first_with_room() {
-                Self::alloc_obj(&lists, zspage, &handle);
+                Self::alloc_obj(&lists, zspage, &handle, header);
                 return Ok(handle);
             }
         }
-        self.malloc_in_new_zspage(class_index, gfp, handle)
+        self.malloc_in_new_zspage(class_index, gfp, handle, header)
     }
 
     /// `malloc`'s slow path, out of line so that the fast one inlines into the C entry
@@ -454,6 +458,7 @@ impl Pool {
         class_index: usize,
         gfp: Gfp,
         handle: Handle<'a>,
+        header: AllocatedHeader,
     ) -> Result<Handle<'a>> {
         // No room: a new zspage, allocated outside the lock with the caller's gfp,
         // untouched: every zspage page is registered with the migration core, so
@@ -476,15 +481,20 @@ impl Pool {
             .fetch_add(zspage.nr_pages(), Ordering::Relaxed);
         let lists = self.class(class_index).lock();
         let zspage = lists.insert(zspage);
-        Self::alloc_obj(&lists, zspage, &handle);
+        Self::alloc_obj(&lists, zspage, &handle, header);
         Ok(handle)
     }
 
-    /// Allocates an object in `zspage` (which has room) for `handle` and points its slot
-    /// at it.
+    /// Allocates an object in `zspage` (which has room) for `handle`, with its `header`,
+    /// and points the handle's slot at it.
     #[inline(always)]
-    fn alloc_obj(lists: &ClassLists, zspage: Held<'_>, handle: &Handle<'_>) {
-        let Some(idx) = zspage.alloc_obj(handle.raw()) else {
+    fn alloc_obj(
+        lists: &ClassLists,
+        zspage: Held<'_>,
+        handle: &Handle<'_>,
+        header: AllocatedHeader,
+    ) {
+        let Some(idx) = zspage.alloc_obj(header) else {
             unreachable!("zspage on a non-full list is full")
         };
         // The slot is fresh and the handle not returned yet: nobody reads it.
@@ -659,12 +669,12 @@ impl PinnedDrop for Pool {
                         break;
                     };
                     let mut from = 0;
-                    while let Some((idx, handle)) = zspage.next_allocated(from) {
+                    while let Some((idx, header)) = zspage.next_allocated(from) {
                         from = idx + 1;
                         live += 1;
                         zspage.free_obj(idx);
                         // Destroying the pool ends every handle (the caller's contract).
-                        crate::handle::free_slot_of_object(handle);
+                        crate::handle::free_slot_of_object(header.handle());
                     }
                     lists.kill(zspage)
                 };

@@ -3,12 +3,13 @@
 //! A zspage: 1..=`chain_pages` (at most 16) pages holding the objects of one size class, back to back (an object may
 //! span two pages), and the metadata that describes it.
 //!
-//! Every object of a non-huge class starts with an 8-byte header: an allocated object's
-//! holds its handle with bit 0 set (handles are 8-byte aligned slot addresses), which is how
-//! compaction finds the objects to move and their handles; a free object's holds the index
+//! Every object of a non-huge class starts with an 8-byte header (`logic::header`): an
+//! allocated object's holds its handle and its stored length with bit 0 set, which is how
+//! compaction finds the objects to move and their handles, and how a mapping knows whether
+//! the object itself (not its slot) crosses a page boundary; a free object's holds the index
 //! of the next free object, shifted left (bit 0 clear), so the free objects form a list
 //! through the pages and the metadata keeps only its head. A huge object fills its page: its
-//! handle is kept in the metadata. Metadata size matters for density (it is paid per
+//! header is kept in the metadata. Metadata size matters for density (it is paid per
 //! zspage; see the assertion at the end of this file).
 //!
 //! What may be touched, and the proof each access takes (the lock order is in `pool.rs`):
@@ -24,6 +25,7 @@ use crate::{
     handle::Handle,
     logic::{
         fullness::GROUP_EMPTY,
+        header::{free_header, next_free, AllocatedHeader},
         layout::{obj_place, objs_starting_in_page, ObjPlace},
         location::Location,
         size_class::{ClassSpec, MAX_OBJS_PER_ZSPAGE, PAGE_SIZE},
@@ -99,8 +101,6 @@ pub(crate) enum Life {
     Dead,
 }
 
-/// Header bit 0: the object is allocated (the rest is its handle).
-const ALLOCATED_TAG: usize = 1;
 /// `free_head` when no object is free.
 const FREE_END: u16 = u16::MAX;
 
@@ -116,8 +116,8 @@ struct StateCell {
     inuse: AtomicU16,
     /// The first free object, or `FREE_END`; the others are chained through their headers.
     free_head: AtomicU16,
-    /// The handle of the object of a huge zspage (which has no room for a header).
-    huge_handle: AtomicUsize,
+    /// The header of the object of a huge zspage (which has no room for it in the page).
+    huge_header: AtomicUsize,
 }
 
 impl Life {
@@ -165,7 +165,7 @@ impl Zspage {
                         u32::from(FREE_END)
                     };
                     let offset = (spec.size_bytes() * idx as usize) % PAGE_SIZE;
-                    write(offset, (next as usize) << 1);
+                    write(offset, free_header(next as u16));
                 }
             });
         }
@@ -183,7 +183,7 @@ impl Zspage {
                 group: AtomicU8::new(GROUP_EMPTY as u8),
                 inuse: AtomicU16::new(0),
                 free_head: AtomicU16::new(0),
-                huge_handle: AtomicUsize::new(0),
+                huge_header: AtomicUsize::new(0),
             },
         })
     }
@@ -385,32 +385,27 @@ impl<'g> Held<'g> {
         unsafe { page.swap_word(place.offset, header) }
     }
 
-    /// Takes the first free object, if any, for the handle `handle` (recorded in the
-    /// object's header, or in the metadata for a huge object).
+    /// Takes the first free object, if any, for the object whose header is `header` (its
+    /// handle and length; written at the object's start, or in the metadata for a huge
+    /// object).
     // Always inlined, as `free_obj` and `ClassLists::regroup`: once per malloc or free, and
     // under QEMU's TCG (the benchmark's guest) a call and its return cost more than the body.
     #[inline(always)]
-    pub(crate) fn alloc_obj(self, handle: usize) -> Option<u32> {
+    pub(crate) fn alloc_obj(self, header: AllocatedHeader) -> Option<u32> {
         let state = &self.zspage.state;
         let idx = state.free_head.load(Ordering::Relaxed);
         if idx == FREE_END {
             return None;
         }
         let next = if self.spec().huge {
-            state.huge_handle.store(handle, Ordering::Relaxed);
+            state.huge_header.store(header.word(), Ordering::Relaxed);
             FREE_END
         } else {
-            debug_assert!(
-                handle & ALLOCATED_TAG == 0,
-                "handles are aligned slot addresses"
-            );
-            let header = self.swap_header(u32::from(idx), handle | ALLOCATED_TAG);
-            debug_assert!(
-                header & ALLOCATED_TAG == 0,
-                "free list reached allocated object {idx}"
-            );
-            // Written by `new` or `free_obj` from a `u16`.
-            (header >> 1) as u16
+            let old = self.swap_header(u32::from(idx), header.word());
+            let Some(next) = next_free(old) else {
+                unreachable!("free list reached allocated object {idx}")
+            };
+            next
         };
         state.free_head.store(next, Ordering::Relaxed);
         self.set_inuse(self.inuse() + 1);
@@ -427,8 +422,8 @@ impl<'g> Held<'g> {
             debug_assert!(idx == 0 && inuse == 1, "double free of object {idx}");
         } else {
             let head = state.free_head.load(Ordering::Relaxed);
-            let old = self.swap_header(idx, usize::from(head) << 1);
-            debug_assert!(old & ALLOCATED_TAG != 0, "double free of object {idx}");
+            let old = self.swap_header(idx, free_header(head));
+            debug_assert!(next_free(old).is_none(), "double free of object {idx}");
         }
         // Object indices are below `MAX_OBJS_PER_ZSPAGE`.
         state.free_head.store(idx as u16, Ordering::Relaxed);
@@ -440,23 +435,23 @@ impl<'g> Held<'g> {
         if self.spec().huge {
             return idx == 0 && self.inuse() == 1;
         }
-        idx < self.spec().objs_per_zspage && self.header(idx) & ALLOCATED_TAG != 0
+        idx < self.spec().objs_per_zspage && next_free(self.header(idx)).is_none()
     }
 
-    /// The first allocated object from `from` on and the raw handle that owns it, if any
-    /// (one header read per object scanned).
-    pub(crate) fn next_allocated(self, from: u32) -> Option<(u32, usize)> {
+    /// The first allocated object from `from` on and its header (its handle and length),
+    /// if any (one header read per object scanned).
+    pub(crate) fn next_allocated(self, from: u32) -> Option<(u32, AllocatedHeader)> {
         if self.inuse() == 0 {
             return None;
         }
         if self.spec().huge {
-            let handle = self.zspage.state.huge_handle.load(Ordering::Relaxed);
-            return (from == 0).then_some((0, handle));
+            let word = self.zspage.state.huge_header.load(Ordering::Relaxed);
+            return AllocatedHeader::from_word(word)
+                .filter(|_| from == 0)
+                .map(|header| (0, header));
         }
-        (from..self.spec().objs_per_zspage).find_map(|idx| {
-            let header = self.header(idx);
-            (header & ALLOCATED_TAG != 0).then_some((idx, header & !ALLOCATED_TAG))
-        })
+        (from..self.spec().objs_per_zspage)
+            .find_map(|idx| Some((idx, AllocatedHeader::from_word(self.header(idx))?)))
     }
 
     /// Unlinks the pages from this dying zspage: a callback that looks them up from now on
@@ -499,9 +494,17 @@ impl<'g> Held<'g> {
         self.chain().page(self.place(idx).page).as_ptr()
     }
 
-    /// Whether a mapping of object `idx` goes through a copy (see `in_place`).
+    /// Whether a mapping of object `idx` (allocated) goes through a copy (see `Reach`).
     pub(crate) fn copied(self, idx: u32) -> bool {
-        !in_place(self.zspage, self.chain(), self.place(idx))
+        let header = if self.spec.huge { 0 } else { self.header(idx) };
+        !reach(
+            self.zspage,
+            self.spec,
+            self.chain(),
+            self.place(idx),
+            header,
+        )
+        .in_place
     }
 
     /// The address of object `idx`'s payload if a mapping reaches it in place (tests
@@ -601,17 +604,50 @@ fn for_each_part(
     }
 }
 
-/// Whether the object at `place` of `zspage` can be reached in place: it lies in one page,
-/// or the zspage's pages came as one contiguous block and the two pages it crosses are
-/// still neighbours in the direct map (migration may have replaced one of them). Otherwise
-/// a mapping copies it. A zspage of single pages is always copied, as upstream does, even
-/// where the page allocator happened to give neighbours: which path an object takes then
-/// depends on the pool's layout alone.
+/// How a mapping reaches an object.
+#[derive(Clone, Copy)]
+struct Reach {
+    /// The payload's length: the object's stored length (its header says, rounded up to 16
+    /// bytes) less the header, never more than its slot's payload.
+    len: usize,
+    /// Whether the mapping is the object in place: it lies in one page by its stored length
+    /// (its slot may cross into the next page: in a merged class the slot is longer than
+    /// the object), or the zspage's pages came as one contiguous block and the two pages
+    /// the object crosses are still neighbours in the direct map (migration may have
+    /// replaced one of them). Otherwise a mapping copies it. A zspage of single pages
+    /// copies every crossing object, as upstream does, even where the page allocator
+    /// happened to give neighbours: which path an object takes then depends on the pool's
+    /// layout alone.
+    in_place: bool,
+}
+
+/// How a mapping reaches the object at `place` of `zspage`, whose header word is `header`
+/// (unused for a huge class, whose object fills its page). Sound for any header word: the
+/// length is clamped to the slot.
 #[inline]
-fn in_place(zspage: &Zspage, chain: ChainRef<'_>, place: ObjPlace) -> bool {
-    !place.spans
+fn reach(
+    zspage: &Zspage,
+    spec: &ClassSpec,
+    chain: ChainRef<'_>,
+    place: ObjPlace,
+    header: usize,
+) -> Reach {
+    let slot = spec.size_bytes();
+    let stored = if spec.huge {
+        slot
+    } else {
+        AllocatedHeader::from_word(header).map_or(slot, |h| h.stored_len().min(slot))
+    };
+    // A slot is at least its header (8 bytes at least: `MIN_ALLOC_SIZE`), and a stored
+    // length at least one unit of 16 bytes.
+    let len = stored.wrapping_sub(spec.header_len());
+    // In 6.12's geometry this is `place.spans` for every class and request size
+    // (`logic::header`'s test `slot_and_length_cross_alike`); the length is what it rests on.
+    let crosses = place.spans && place.offset + stored > PAGE_SIZE;
+    let in_place = !crosses
         || (zspage.contiguous
-            && (testing::MUTATE_IN_PLACE_UNCHECKED || chain.next_is_adjacent(place.page)))
+            && (testing::MUTATE_IN_PLACE_UNCHECKED || chain.next_is_adjacent(place.page)));
+    Reach { len, in_place }
 }
 
 /// A read hold on a zspage's lock, taken for one object whose handle the holder owns
@@ -629,8 +665,10 @@ pub(crate) struct ReadHold<'a> {
     spec: &'static ClassSpec,
     /// Where object `idx` lies, computed once: the read hold keeps it there.
     place: ObjPlace,
-    /// Whether the object is reached in place (`in_place`); the read hold keeps its pages.
-    in_place: bool,
+    /// The direct-map address of the object's first byte (its header), in `place.page`.
+    start: usize,
+    /// How the object is reached (`reach`); the read hold keeps its pages and header.
+    reach: Reach,
 }
 
 impl<'a> ReadHold<'a> {
@@ -657,11 +695,26 @@ impl<'a> ReadHold<'a> {
             _hold: hold,
             spec,
             place,
-            in_place: !place.spans,
+            start: 0,
+            reach: Reach {
+                len: 0,
+                in_place: false,
+            },
         };
-        if place.spans {
-            hold.in_place = in_place(zspage, hold.chain(), place);
-        }
+        let chain = hold.chain();
+        let page = chain.page(place.page);
+        let header = if spec.huge {
+            0
+        } else {
+            // SAFETY: the header of an allocated object changes only when it is freed (by the
+            // holder of its handle, borrowed exclusively here) or moved by compaction (which
+            // needs the write lock, excluded by the read hold); the header never spans.
+            unsafe { page.read_word(place.offset) }
+        };
+        let start = (page.address() as usize).wrapping_add(place.offset);
+        let reach = reach(zspage, spec, chain, place, header);
+        hold.start = start;
+        hold.reach = reach;
         hold
     }
 
@@ -703,35 +756,32 @@ impl<'a> ReadHold<'a> {
         unsafe { self.zspage.pages.chain() }
     }
 
-    /// The object's payload length (the class size minus the header).
+    /// The object's payload length: its stored length (rounded up to 16 bytes) less the
+    /// header.
     #[inline]
     pub(crate) fn payload_len(&self) -> usize {
-        let spec = self.spec;
         if testing::MUTATE_LEN_FROM_CLASS_SIZE {
-            return spec.size_bytes();
+            return self.spec.size_bytes();
         }
-        // A class's size is never below its header (8 bytes at least: `MIN_ALLOC_SIZE`).
-        spec.size_bytes().wrapping_sub(spec.header_len())
+        self.reach.len
     }
 
     /// Whether the object is reached by copying (it spans two pages that are not
     /// neighbours, or of a zspage of single pages).
     #[inline]
     pub(crate) fn copied(&self) -> bool {
-        !self.in_place
+        !self.reach.in_place
     }
 
-    /// The payload in place, if it can be reached there (`in_place`).
+    /// The payload in place, if it can be reached there (`Reach::in_place`).
     pub(crate) fn payload(&mut self) -> Option<&mut [u8]> {
-        let place = self.place;
-        if !self.in_place {
+        if !self.reach.in_place {
             return None;
         }
-        let header = self.spec.header_len();
-        let page = self.chain().page(place.page);
-        let start = page.address().wrapping_add(place.offset + header);
-        // SAFETY: the object lies within the page (layout), or within it and the next one,
-        // its neighbour in the direct map (`in_place`); the read hold keeps it there,
+        let start = self.start.wrapping_add(self.spec.header_len()) as *mut u8;
+        // SAFETY: the payload (of its stored length, within its slot) lies within the page
+        // that `start` is in, or within it and the next one, its neighbour in the direct map
+        // (`Reach::in_place`); the read hold keeps it there,
         // and the holder's exclusive borrow of the handle makes it the only user of these
         // bytes for as long as `self` is borrowed (invariant).
         Some(unsafe { core::slice::from_raw_parts_mut(start, self.payload_len()) })

@@ -21,7 +21,7 @@ declare -A TARGETS=(
 	[free_stale_location]="free_meets_compaction_move free_meets_compaction_move_cross_cpu"
 	[map_no_recheck]="map_meets_compaction_move seed001_map_meets_compaction_cross_cpu"
 	[destroy_no_barrier]="destroy_pool_mid_migration_cross_cpu"
-	[len_from_class_size]="map_covers_exactly_the_slot_payload"
+	[len_from_class_size]="map_covers_exactly_the_stored_payload"
 	[in_place_unchecked]="crossing_object_in_place_until_moved"
 )
 # A hung guest (the blocking writer spins on a reader) ends at this timeout.

@@ -56,7 +56,7 @@ use kunit_races::{
     compaction_meets_isolated_pages, compaction_meets_migration_cross_cpu,
     destroy_pool_mid_migration_cross_cpu, destroy_pool_while_page_isolated,
     free_meets_compaction_move, free_meets_compaction_move_cross_cpu,
-    map_covers_exactly_the_slot_payload, map_meets_compaction_move,
+    map_covers_exactly_the_stored_payload, map_meets_compaction_move,
     seed001_map_meets_compaction_cross_cpu, seed003_free_mid_migration_cross_cpu,
 };
 use kunit_support::{check, check_eq, kunit_suite, Test};
@@ -1493,7 +1493,7 @@ kunit_suite! {
         // tests/RACES.md's planned rows (tests/kunit_races.rs).
         free_meets_compaction_move,
         map_meets_compaction_move,
-        map_covers_exactly_the_slot_payload,
+        map_covers_exactly_the_stored_payload,
         destroy_pool_while_page_isolated,
         compaction_meets_isolated_pages,
         // The cross-CPU variants: two kthreads, bound to CPUs 0 and 1.

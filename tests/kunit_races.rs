@@ -266,13 +266,14 @@ pub(super) fn map_meets_compaction_move(test: &Test) {
     );
 }
 
-/// A mapping is the object's slot minus its header, exactly: in a merged class (the request
-/// shorter than the slot) whose objects span pages, every mapping is `size - header` bytes,
-/// all of them (the tail past the request included) round-trip through map, compaction's
-/// copy and the spanning copy buffer, and writing all of one object never reaches its
-/// neighbours.
-pub(super) fn map_covers_exactly_the_slot_payload(test: &Test) {
-    use logic::size_class::CLASS_DELTA;
+/// A mapping is the object's stored length (the request plus its header, rounded up to 16
+/// bytes: `logic::header`) minus its header, exactly, not its slot: in a merged class (the
+/// request shorter than the slot) whose objects span pages, every mapping is that long, all
+/// of it (the rounding's tail past the request included) round-trips through map,
+/// compaction's copy and the spanning copy buffer, and writing all of one object never
+/// reaches its neighbours.
+pub(super) fn map_covers_exactly_the_stored_payload(test: &Test) {
+    use logic::{header::LEN_UNIT, size_class::CLASS_DELTA};
     let huge = CLASSES.huge_class_size();
     // The first request size (by 16s) whose class is merged (its slot is larger than the
     // request's own by more than a class step) and has objects spanning pages.
@@ -290,21 +291,21 @@ pub(super) fn map_covers_exactly_the_slot_payload(test: &Test) {
         return;
     };
     let spec = CLASSES.class(class);
-    let payload = spec.size_bytes() - spec.header_len();
+    let payload = (len + spec.header_len()).div_ceil(LEN_UNIT) * LEN_UNIT - spec.header_len();
     pr_info!(
-        "merged class: request {} bytes, slot {} bytes, payload {} bytes\n",
+        "merged class: request {} bytes, slot {} bytes, mapping {} bytes\n",
         len,
         spec.size_bytes(),
         payload
     );
     // In place over neighbouring pages, and through the copy buffer.
     for layout in [PageLayout::Contiguous, PageLayout::Scattered] {
-        slot_payload_round_trips(test, len, spec, payload, layout);
+        stored_payload_round_trips(test, len, spec, payload, layout);
     }
 }
 
-/// `map_covers_exactly_the_slot_payload` on a pool of `layout`.
-fn slot_payload_round_trips(
+/// `map_covers_exactly_the_stored_payload` on a pool of `layout`.
+fn stored_payload_round_trips(
     test: &Test,
     len: usize,
     spec: &logic::size_class::ClassSpec,

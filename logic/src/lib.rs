@@ -18,6 +18,7 @@
 #![deny(unsafe_code)]
 
 pub mod fullness;
+pub mod header;
 pub mod layout;
 pub mod location;
 pub mod size_class;
