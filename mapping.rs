@@ -3,7 +3,7 @@
 //! A mapped object: the guard `Pool::map` returns. It holds the object's zspage read-locked
 //! (its bytes and location stay put), borrows the handle mutably (no second mapping of it,
 //! no free while mapped), and for an object that spans two pages which are not neighbours in
-//! memory (`zspage::in_place`) holds this CPU's claimed copy buffer with preemption off.
+//! memory (`zspage::reach`) holds this CPU's claimed copy buffer with preemption off.
 //! Dropping it copies such an object back (unless read-only) and unlocks: the unmap.
 //!
 //! C callers pair `zs_map_object` and `zs_unmap_object` in two calls: their shims leak the
@@ -17,7 +17,8 @@ use crate::{
 };
 use kernel::prelude::*;
 
-/// How a spanning object is mapped; `unmap` copies back only what may have changed.
+/// How an object is mapped; for a copied one, `unmap` copies back only what may have
+/// changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum MapMode {
@@ -59,7 +60,7 @@ impl MapMode {
 pub(crate) struct Mapping<'a> {
     /// `None` only once `into_raw` leaked it.
     hold: Option<ReadHold<'a>>,
-    /// The copy of a spanning object.
+    /// The copy of an object that is not reached in place.
     copy: Option<CpuBufferClaim>,
 }
 
@@ -124,7 +125,7 @@ impl<'a> Mapping<'a> {
         // SAFETY: the leaked mapping's read hold, on the object's zspage (the hold kept the
         // object there), is given to the new value; `handle` is borrowed for `'a`.
         let hold = unsafe { ReadHold::resume(handle) };
-        // SAFETY: a spanning object's mapping leaked its claim on this task (caller).
+        // SAFETY: a copied object's mapping leaked its claim on this task (caller).
         let copy = hold
             .copied()
             .then(|| unsafe { CpuBufferClaim::resume(pool.copy_buffers()) });

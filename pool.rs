@@ -264,6 +264,9 @@ pub(crate) struct PoolWide {
     pub(crate) compacting: bool,
 }
 
+/// New multi-page zspages that take single pages after a failed try for a contiguous block.
+const CONTIGUOUS_BACKOFF: usize = 16;
+
 /// Where a pool's multi-page zspages get their pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PageLayout {
@@ -311,6 +314,10 @@ pub(crate) struct Pool {
     /// (either layout; a one-page zspage counts as neither).
     pub(crate) zspages_contiguous: AtomicUsize,
     pub(crate) zspages_scattered: AtomicUsize,
+    /// New multi-page zspages left to take single pages without trying for a block, since
+    /// the last try failed (the page allocator had no block free: under fragmentation or
+    /// memory pressure, the next ones would most likely fail too).
+    contiguous_backoff: AtomicUsize,
     /// Compacts under memory pressure; set once the pool is at its final address, and
     /// dropped first on destroy (which waits for its running callbacks).
     #[pin]
@@ -377,6 +384,7 @@ impl Pool {
                 layout,
                 zspages_contiguous: AtomicUsize::new(0),
                 zspages_scattered: AtomicUsize::new(0),
+                contiguous_backoff: AtomicUsize::new(0),
                 shrinker <- new_spinlock!(None, "rust_zsmalloc_shrinker"),
                 debugfs: DebugfsDir::new(&dir_name, Some(alloc.debugfs())),
                 name: CString::try_from_fmt(fmt!("{}", name))?,
@@ -404,6 +412,29 @@ impl Pool {
     /// Every class's lock and collection, in class order.
     pub(crate) fn classes(&self) -> impl Iterator<Item = &InlineSpinLock<ClassLists>> + '_ {
         self.classes.iter().map(|class| &**class)
+    }
+
+    /// Whether a new multi-page zspage should try for a contiguous block: the layout asks
+    /// for it and the last failed try was more than `CONTIGUOUS_BACKOFF` zspages ago. The
+    /// countdown is approximate under concurrency (a load and a store), which only shifts
+    /// when the next try comes.
+    pub(crate) fn wants_contiguous(&self) -> bool {
+        if self.layout != PageLayout::Contiguous {
+            return false;
+        }
+        let left = self.contiguous_backoff.load(Ordering::Relaxed);
+        if left == 0 {
+            return true;
+        }
+        self.contiguous_backoff.store(left - 1, Ordering::Relaxed);
+        false
+    }
+
+    /// A try for a contiguous block failed: the next `CONTIGUOUS_BACKOFF` zspages take
+    /// single pages.
+    pub(crate) fn contiguous_failed(&self) {
+        self.contiguous_backoff
+            .store(CONTIGUOUS_BACKOFF, Ordering::Relaxed);
     }
 
     /// Pages currently held by the pool.
@@ -476,6 +507,14 @@ impl Pool {
         // Link and register the pages at the zspage's final (slab) address, before it is
         // listed (seed 003: published only once initialised); until then a callback that
         // finds it sees `Life::New` and leaves it alone.
+        if zspage.nr_pages() > 1 {
+            let made = if zspage.is_contiguous() {
+                &self.zspages_contiguous
+            } else {
+                &self.zspages_scattered
+            };
+            made.fetch_add(1, Ordering::Relaxed);
+        }
         MOVABLE_PAGES.fetch_add(Zspage::publish(&zspage, &MOVABLE_OPS), Ordering::Relaxed);
         self.total_pages
             .fetch_add(zspage.nr_pages(), Ordering::Relaxed);
@@ -579,9 +618,10 @@ impl Pool {
         }
     }
 
-    /// Maps the object of `handle` for `mode` until the mapping drops. An object that spans
-    /// two pages is copied into this CPU's buffer (unless write-only), and preemption stays
-    /// off until the mapping drops: do not sleep meanwhile.
+    /// Maps the object of `handle` for `mode` until the mapping drops. An object that crosses
+    /// a page boundary and is not reached in place (its two pages are not neighbours:
+    /// `zspage::reach`) is copied into this CPU's buffer (unless write-only), and preemption
+    /// stays off until the mapping drops: do not sleep meanwhile.
     pub(crate) fn map<'a>(
         &'a self,
         handle: &'a mut Handle<'_>,

@@ -64,7 +64,8 @@ pub unsafe extern "C" fn rzs_free(pool: *mut c_void, handle: usize) {
 }
 
 /// `zs_map_object`: the object's address until `rzs_unmap_object`, or null for a bad
-/// handle (or, for a spanning object, when this CPU's copy buffer is already mapped).
+/// handle (or, for an object that crosses a page boundary and is not reached in place, when
+/// this CPU's copy buffer is already mapped).
 ///
 /// # Safety
 ///
@@ -81,7 +82,7 @@ pub unsafe extern "C" fn rzs_map_object(
     unsafe { c_pool::map(c_pool::get(pool), handle, mode) }
 }
 
-/// `zs_unmap_object`: ends the mapping; a spanning object is copied back unless mapped
+/// `zs_unmap_object`: ends the mapping; a copied object is copied back unless mapped
 /// read-only.
 ///
 /// # Safety

@@ -31,8 +31,8 @@ use crate::{
         size_class::{ClassSpec, MAX_OBJS_PER_ZSPAGE, PAGE_SIZE},
         zspage_lock::{ReadGuard, WriteGuard, ZspageLock},
     },
-    pool::{ClassLists, PageLayout, Pool},
-    sys::{self, ChainRef, Gfp, Linked, Links, PageChain, SlabBox, ZsPage},
+    pool::{ClassLists, Pool},
+    sys::{self, ChainRef, Gfp, Linked, Links, PageChain, SlabBox, ZsPage, ZsPageRef},
     testing, CLASSES,
 };
 use core::sync::atomic::{AtomicU16, AtomicU8, AtomicUsize, Ordering};
@@ -132,26 +132,22 @@ impl Life {
 
 impl Zspage {
     /// Allocates the pages of a zspage of `class` for `pool` with the caller's `gfp`, all or
-    /// nothing.
+    /// nothing: as one contiguous block first if the pool's layout asks for it
+    /// (`Pool::wants_contiguous`; the block with `Gfp::opportunistic`), else page by page.
     pub(crate) fn new(class: usize, gfp: Gfp, pool: &Pool) -> Option<Zspage> {
         let spec = CLASSES.class(class);
         let class = u8::try_from(class).ok()?;
-        let mut contiguous = false;
-        let mut pages = if spec.pages() > 1 {
-            let block = (pool.layout == PageLayout::Contiguous)
-                .then(|| PageChain::alloc_contiguous(spec.pages(), gfp))
-                .flatten();
-            contiguous = block.is_some();
-            let counter = if contiguous {
-                &pool.zspages_contiguous
-            } else {
-                &pool.zspages_scattered
-            };
-            let pages = block.or_else(|| PageChain::alloc(spec.pages(), gfp))?;
-            counter.fetch_add(1, Ordering::Relaxed);
-            pages
-        } else {
-            PageChain::alloc(1, gfp)?
+        let mut block = None;
+        if spec.pages() > 1 && pool.wants_contiguous() {
+            block = PageChain::alloc_contiguous(spec.pages(), gfp);
+            if block.is_none() {
+                pool.contiguous_failed();
+            }
+        }
+        let contiguous = block.is_some();
+        let mut pages = match block {
+            Some(pages) => pages,
+            None => PageChain::alloc(spec.pages(), gfp)?,
         };
         // Every object free, chained in index order (a huge zspage's one object needs no
         // header). The pages are fresh and ours alone: written through the exclusive chain,
@@ -186,6 +182,11 @@ impl Zspage {
                 huge_header: AtomicUsize::new(0),
             },
         })
+    }
+
+    /// Whether the pages came as one contiguous block (see the field).
+    pub(crate) fn is_contiguous(&self) -> bool {
+        self.contiguous
     }
 
     /// The zspage lock.
@@ -497,14 +498,9 @@ impl<'g> Held<'g> {
     /// Whether a mapping of object `idx` (allocated) goes through a copy (see `Reach`).
     pub(crate) fn copied(self, idx: u32) -> bool {
         let header = if self.spec.huge { 0 } else { self.header(idx) };
-        !reach(
-            self.zspage,
-            self.spec,
-            self.chain(),
-            self.place(idx),
-            header,
-        )
-        .in_place
+        let place = self.place(idx);
+        let page = self.chain().page(place.page);
+        !reach(self.zspage, self.spec, self.chain(), &page, place, header).in_place
     }
 
     /// The address of object `idx`'s payload if a mapping reaches it in place (tests
@@ -535,8 +531,8 @@ impl<'g> Held<'g> {
     }
 
     /// Copies the payload of object `idx` into object `dst_idx` of `dst` (same class), for
-    /// compaction. The header (the handle, or a huge object's metadata handle) was set when
-    /// `dst_idx` was allocated for the same handle.
+    /// compaction. The header (handle and length, in the object or a huge zspage's
+    /// metadata) was set when `dst_idx` was allocated with the source's header.
     pub(crate) fn copy_obj(
         self,
         src_write: &WriteGuard<'_>,
@@ -608,7 +604,8 @@ fn for_each_part(
 #[derive(Clone, Copy)]
 struct Reach {
     /// The payload's length: the object's stored length (its header says, rounded up to 16
-    /// bytes) less the header, never more than its slot's payload.
+    /// bytes) less the header, never more than its slot's payload; a huge object's whole
+    /// page.
     len: usize,
     /// Whether the mapping is the object in place: it lies in one page by its stored length
     /// (its slot may cross into the next page: in a merged class the slot is longer than
@@ -621,14 +618,15 @@ struct Reach {
     in_place: bool,
 }
 
-/// How a mapping reaches the object at `place` of `zspage`, whose header word is `header`
-/// (unused for a huge class, whose object fills its page). Sound for any header word: the
-/// length is clamped to the slot.
+/// How a mapping reaches the object at `place` of `zspage`, which starts in `page` (of
+/// `chain`) and whose header word is `header` (unused for a huge class, whose object fills
+/// its page). Sound for any header word: the length is clamped to the slot.
 #[inline]
-fn reach(
+fn reach<'c>(
     zspage: &Zspage,
     spec: &ClassSpec,
-    chain: ChainRef<'_>,
+    chain: ChainRef<'c>,
+    page: &ZsPageRef<'c>,
     place: ObjPlace,
     header: usize,
 ) -> Reach {
@@ -646,7 +644,7 @@ fn reach(
     let crosses = place.spans && place.offset + stored > PAGE_SIZE;
     let in_place = !crosses
         || (zspage.contiguous
-            && (testing::MUTATE_IN_PLACE_UNCHECKED || chain.next_is_adjacent(place.page)));
+            && (testing::MUTATE_IN_PLACE_UNCHECKED || chain.next_is_adjacent(page)));
     Reach { len, in_place }
 }
 
@@ -712,7 +710,7 @@ impl<'a> ReadHold<'a> {
             unsafe { page.read_word(place.offset) }
         };
         let start = (page.address() as usize).wrapping_add(place.offset);
-        let reach = reach(zspage, spec, chain, place, header);
+        let reach = reach(zspage, spec, chain, &page, place, header);
         hold.start = start;
         hold.reach = reach;
         hold

@@ -30,6 +30,7 @@ pub(crate) use movable::{movable_operations_of, MovablePages};
 pub(crate) use page::raw as test_pages;
 pub(crate) use page::{
     init_direct_map, ChainRef, LockWait, LockedPage, MovableRelease, PageChain, PageStack, ZsPage,
+    ZsPageRef,
 };
 pub(crate) use rcu::{drop_after_grace_period, rcu_barrier, RcuDrop, RcuReadGuard, RcuReader};
 pub(crate) use shrinker::{Shrinker, ShrinkerOps};
@@ -83,12 +84,15 @@ impl Gfp {
     /// contiguous pages for a zspage, `PageChain::alloc_contiguous`): no reclaim, direct or
     /// by waking kswapd (which would then reclaim or compact for that order), no retry, no
     /// memory reserves (`__GFP_HIGH`, `__GFP_MEMALLOC` off, `__GFP_NOMEMALLOC` on), no
-    /// warning, no compound page. A failure costs one look at the free lists, and the
-    /// caller falls back to single pages with its own mask.
+    /// `__GFP_NOFAIL` (the page allocator warns about it for a block without reclaim), no
+    /// warning, no compound page. A failure costs the page allocator's fast path and its
+    /// first slow-path attempt (no reclaim, no compaction), and the caller falls back to
+    /// single pages with its own mask.
     pub(crate) fn opportunistic(self) -> Gfp {
         use kernel::bindings::{
             ___GFP_COMP_BIT, ___GFP_DIRECT_RECLAIM_BIT, ___GFP_HIGH_BIT, ___GFP_KSWAPD_RECLAIM_BIT,
-            ___GFP_MEMALLOC_BIT, ___GFP_NOMEMALLOC_BIT, ___GFP_NORETRY_BIT, ___GFP_NOWARN_BIT,
+            ___GFP_MEMALLOC_BIT, ___GFP_NOFAIL_BIT, ___GFP_NOMEMALLOC_BIT, ___GFP_NORETRY_BIT,
+            ___GFP_NOWARN_BIT,
         };
         let bit = |b: u32| -> kernel::bindings::gfp_t { 1 << b };
         let off = [
@@ -96,6 +100,7 @@ impl Gfp {
             ___GFP_KSWAPD_RECLAIM_BIT,
             ___GFP_HIGH_BIT,
             ___GFP_MEMALLOC_BIT,
+            ___GFP_NOFAIL_BIT,
             ___GFP_COMP_BIT,
         ];
         let on = [___GFP_NOWARN_BIT, ___GFP_NORETRY_BIT, ___GFP_NOMEMALLOC_BIT];

@@ -843,19 +843,21 @@ impl<'a> ChainRef<'a> {
         }
     }
 
-    /// Whether page `index + 1` of the chain directly follows page `index` in the direct
-    /// map, so that bytes crossing from one into the other can be reached in place.
+    /// Whether the page after `page` (a page of this chain) in the chain is its neighbour,
+    /// both as a `struct page` and in the direct map, so that bytes crossing from one into
+    /// the other can be reached in place.
     #[inline]
-    pub(crate) fn next_is_adjacent(self, index: usize) -> bool {
-        let page = self.page(index);
-        // SAFETY: a page of the chain, unchanged for `'a` (`ChainRef`), and its link.
+    pub(crate) fn next_is_adjacent(self, page: &ZsPageRef<'a>) -> bool {
+        // SAFETY: a page of this chain (caller), unchanged for `'a` (`ChainRef`), and so is
+        // its link.
         let Some(next) = (unsafe { page.next() }) else {
             return false;
         };
-        direct_map_address(next)
-            == page
-                .address()
-                .wrapping_add(crate::logic::size_class::PAGE_SIZE)
+        next.as_ptr() == page.as_ptr().wrapping_add(1)
+            && direct_map_address(next)
+                == page
+                    .address()
+                    .wrapping_add(crate::logic::size_class::PAGE_SIZE)
     }
 }
 

@@ -320,7 +320,14 @@ fn write_and_verify(test: &Test, pool: &Pool, len: usize, count: usize) -> bool 
 
 /// Every byte written comes back, in every class size at the edges, spanning or not.
 fn readback_byte_exact(test: &Test) {
-    let pool = new_pool();
+    for layout in [PageLayout::Contiguous, PageLayout::Scattered] {
+        readback_byte_exact_on(test, layout);
+    }
+}
+
+/// `readback_byte_exact` on a pool of `layout`.
+fn readback_byte_exact_on(test: &Test, layout: PageLayout) {
+    let pool = new_pool_with(layout);
     let huge = CLASSES.huge_class_size();
     for len in [
         1,
@@ -1404,10 +1411,18 @@ fn c_map_modes(test: &Test) {
 }
 
 /// The C callers' map/unmap pair (`zs_map_object`, `zs_unmap_object`): the mapping is
-/// leaked at map and taken back at unmap, spanning objects (copy buffer claimed across the
-/// two calls) included; bad handles map to null.
+/// leaked at map and taken back at unmap, objects crossing a page boundary included (in
+/// place on contiguous zspages; on single pages, with the copy buffer claimed across the two
+/// calls); bad handles map to null.
 fn c_map_unmap_pair(test: &Test) {
-    let pool = new_pool();
+    for layout in [PageLayout::Contiguous, PageLayout::Scattered] {
+        c_map_unmap_pair_on(test, layout);
+    }
+}
+
+/// `c_map_unmap_pair` on a pool of `layout`.
+fn c_map_unmap_pair_on(test: &Test, layout: PageLayout) {
+    let pool = new_pool_with(layout);
     let mut raws = KVec::new();
     for (n, len) in [100usize, 1500, 1500, 1500, 3000].into_iter().enumerate() {
         let Ok(raw) = c_pool::malloc(&pool, len, GFP.0) else {

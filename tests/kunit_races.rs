@@ -382,6 +382,10 @@ fn stored_payload_round_trips(
     check!(test, written);
     check!(test, freed > 0);
     check!(test, moved_ok);
+    // The contiguous run did reach objects in place over two pages (a fresh guest has free
+    // blocks); else it would only repeat the single-page run.
+    let contiguous = pool.zspages_contiguous.load(Ordering::Relaxed);
+    check!(test, (layout == PageLayout::Contiguous) == (contiguous > 0));
     check_eq!(test, pool.total_pages(), 0);
 }
 
