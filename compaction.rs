@@ -14,12 +14,12 @@ use crate::{
     handle::slot_of_object,
     logic::{
         fullness::{compactable_pages, COMPACT_DST_ORDER, COMPACT_SRC_ORDER},
-        location::Location,
         zspage_lock::{WriteGuard, ZspageLock},
     },
     pool::{ClassLists, Pool},
     sys,
     testing::{self, hooks},
+    zspage::ZspageLocation,
     CLASSES,
 };
 use core::sync::atomic::Ordering;
@@ -132,7 +132,7 @@ fn compact_once(lists: &ClassLists) -> Round {
     };
     let mut last_moved = 0usize;
     // The seed-001 mutation: repoint handles after the locks are dropped.
-    let mut deferred: KVec<(u32, Location)> = KVec::new();
+    let mut deferred: KVec<(u32, ZspageLocation)> = KVec::new();
     let mut from = 0;
     while let Some((idx, header)) = src.next_allocated(from) {
         from = idx + 1;

@@ -16,7 +16,7 @@
 use crate::{
     logic::location::Location,
     sys::SlabBox,
-    zspage::{Held, Zspage},
+    zspage::{Held, ObjectHeader, Zspage, ZspageLocation},
 };
 use core::{
     marker::PhantomData,
@@ -25,7 +25,8 @@ use core::{
 };
 use kernel::bindings;
 
-/// A handle's slot: the object's `Location`, raw.
+/// A handle's slot: the object's `Location`, raw; only ever one made from a zspage
+/// (`ZspageLocation`), or none yet.
 #[repr(transparent)]
 pub(crate) struct HandleSlot(AtomicU64);
 
@@ -43,7 +44,7 @@ impl HandleSlot {
 
     /// Points the slot at `location` (release: after the object's bytes are in place).
     #[inline]
-    pub(crate) fn store(&self, location: Location) {
+    pub(crate) fn store(&self, location: ZspageLocation) {
         self.0.store(location.to_raw(), Ordering::Release);
     }
 }
@@ -129,9 +130,10 @@ impl HandleSlot {
         let Some(location) = self.load() else {
             unreachable!("a live handle's slot names no object")
         };
-        // SAFETY: a live slot names a zspage that was live when the slot was read; it is
-        // retired through RCU after no slot names it, and the caller's read-side section
-        // (`'r`) began before this read, so the memory is valid for `'r`.
+        // SAFETY: a slot holds only locations made from zspages (`ZspageLocation`, the type
+        // `store` takes), so a live slot names a zspage that was live when the slot was
+        // read; it is retired through RCU after no slot names it, and the caller's read-side
+        // section (`'r`) began before this read, so the memory is valid for `'r`.
         let zspage = unsafe { &*(location.addr() as *const Zspage) };
         (zspage, u32::from(location.obj_index()))
     }
@@ -146,10 +148,10 @@ impl Handle<'_> {
     }
 }
 
-/// Frees the slot of the raw handle that an allocated object's header names, when its pool
-/// is destroyed with the object still allocated (which ends every handle of the pool).
-pub(crate) fn free_slot_of_object(raw: usize) {
-    if let Some(slot) = NonNull::new(raw as *mut HandleSlot) {
+/// Frees the slot of the handle that an allocated object's header names, when its pool is
+/// destroyed with the object still allocated (which ends every handle of the pool).
+pub(crate) fn free_slot_of_object(header: ObjectHeader) {
+    if let Some(slot) = NonNull::new(header.handle() as *mut HandleSlot) {
         // SAFETY: an allocated object's header names the live slot of its handle, from the
         // handle cache; destroying the pool ends the handle, so nothing uses it again.
         drop(unsafe { SlabBox::from_raw(slot) });

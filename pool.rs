@@ -50,7 +50,6 @@ use crate::{
     handle::{Handle, HandleSlot},
     logic::{
         fullness::{alloc_group, fullness_group_of, GROUP_EMPTY, NR_FULLNESS_GROUPS},
-        header::AllocatedHeader,
         size_class::SizeError,
     },
     mapping::{MapMode, Mapping},
@@ -59,7 +58,7 @@ use crate::{
         self, CpuBuffers, DebugfsDir, Gfp, InlineSpinLock, List, RcuReadGuard, RcuReader, SlabBox,
     },
     testing::{self, hooks},
-    zspage::{Held, Life, ReadHold, Zspage},
+    zspage::{Held, Life, ObjectHeader, ReadHold, Zspage},
     CLASSES,
 };
 use core::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
@@ -468,7 +467,7 @@ impl Pool {
             .alloc(gfp, HandleSlot::new())
             .map_err(|_| ENOMEM)?;
         let handle = Handle::new(slot);
-        let Some(header) = AllocatedHeader::new(handle.raw(), stored) else {
+        let Some(header) = ObjectHeader::for_handle(&handle, stored) else {
             unreachable!("a handle slot outside the direct map, or a stored length over a page")
         };
         {
@@ -489,7 +488,7 @@ impl Pool {
         class_index: usize,
         gfp: Gfp,
         handle: Handle<'a>,
-        header: AllocatedHeader,
+        header: ObjectHeader,
     ) -> Result<Handle<'a>> {
         // No room: a new zspage, allocated outside the lock with the caller's gfp,
         // untouched: every zspage page is registered with the migration core, so
@@ -527,12 +526,7 @@ impl Pool {
     /// Allocates an object in `zspage` (which has room) for `handle`, with its `header`,
     /// and points the handle's slot at it.
     #[inline(always)]
-    fn alloc_obj(
-        lists: &ClassLists,
-        zspage: Held<'_>,
-        handle: &Handle<'_>,
-        header: AllocatedHeader,
-    ) {
+    fn alloc_obj(lists: &ClassLists, zspage: Held<'_>, handle: &Handle<'_>, header: ObjectHeader) {
         let Some(idx) = zspage.alloc_obj(header) else {
             unreachable!("zspage on a non-full list is full")
         };
@@ -601,8 +595,7 @@ impl Pool {
             // Compaction repoints the slot with this zspage write-locked, so with the read
             // lock held the slot either still names this zspage (and then the object stays
             // put until the hold ends) or it was repointed before we got the lock.
-            if testing::MUTATE_MAP_NO_RECHECK || handle.slot().load() == Some(zspage.location(idx))
-            {
+            if testing::MUTATE_MAP_NO_RECHECK || zspage.location(idx).is(handle.slot().load()) {
                 if !core::ptr::eq(zspage.pool_ptr(), self) {
                     drop(guard);
                     pr_err!("map: a handle of another pool\n");
@@ -714,7 +707,7 @@ impl PinnedDrop for Pool {
                         live += 1;
                         zspage.free_obj(idx);
                         // Destroying the pool ends every handle (the caller's contract).
-                        crate::handle::free_slot_of_object(header.handle());
+                        crate::handle::free_slot_of_object(header);
                     }
                     lists.kill(zspage)
                 };

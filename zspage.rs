@@ -234,14 +234,14 @@ impl Zspage {
 
     /// Where object `idx` of this zspage is, as a handle slot holds it.
     #[inline]
-    pub(crate) fn location(&self, idx: u32) -> Location {
+    pub(crate) fn location(&self, idx: u32) -> ZspageLocation {
         let location = u8::try_from(idx)
             .ok()
             .and_then(|i| Location::new(core::ptr::from_ref(self) as usize, i));
         let Some(location) = location else {
             unreachable!("zspage metadata address or object index out of the location's range")
         };
-        location
+        ZspageLocation(location)
     }
 
     /// Links every page to this zspage and registers it with the migration core; done
@@ -277,6 +277,46 @@ impl Zspage {
     /// `no_liveness_check` mutation, which leaves them to the metadata.
     pub(crate) fn take_pages(&mut self) -> PageChain {
         core::mem::replace(&mut self.pages, PageChain::empty())
+    }
+}
+
+/// Where an object of a zspage is: the only kind of location a handle slot stores
+/// (`HandleSlot::store`), made only from a zspage (`Zspage::location`), so that a slot never
+/// names anything but zspage metadata (`HandleSlot::zspage` dereferences what it names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ZspageLocation(Location);
+
+impl ZspageLocation {
+    /// The packed word a slot stores.
+    #[inline]
+    pub(crate) fn to_raw(self) -> u64 {
+        self.0.to_raw()
+    }
+
+    /// Whether `location`, as read from a slot, is this one.
+    #[inline]
+    pub(crate) fn is(self, location: Option<Location>) -> bool {
+        location == Some(self.0)
+    }
+}
+
+/// An allocated object's header as this module writes it: made only for a live handle
+/// (`ObjectHeader::for_handle`) or read back from an allocated object (`Held::next_allocated`),
+/// so that the slot it names is a live handle's (`handle::slot_of_object` dereferences it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ObjectHeader(AllocatedHeader);
+
+impl ObjectHeader {
+    /// The header of an object of `stored_len` bytes (header included) for `handle`.
+    #[inline]
+    pub(crate) fn for_handle(handle: &Handle<'_>, stored_len: usize) -> Option<ObjectHeader> {
+        AllocatedHeader::new(handle.raw(), stored_len).map(ObjectHeader)
+    }
+
+    /// The address of the object's handle slot.
+    #[inline]
+    pub(crate) fn handle(self) -> usize {
+        self.0.handle()
     }
 }
 
@@ -392,17 +432,17 @@ impl<'g> Held<'g> {
     // Always inlined, as `free_obj` and `ClassLists::regroup`: once per malloc or free, and
     // under QEMU's TCG (the benchmark's guest) a call and its return cost more than the body.
     #[inline(always)]
-    pub(crate) fn alloc_obj(self, header: AllocatedHeader) -> Option<u32> {
+    pub(crate) fn alloc_obj(self, header: ObjectHeader) -> Option<u32> {
         let state = &self.zspage.state;
         let idx = state.free_head.load(Ordering::Relaxed);
         if idx == FREE_END {
             return None;
         }
         let next = if self.spec().huge {
-            state.huge_header.store(header.word(), Ordering::Relaxed);
+            state.huge_header.store(header.0.word(), Ordering::Relaxed);
             FREE_END
         } else {
-            let old = self.swap_header(u32::from(idx), header.word());
+            let old = self.swap_header(u32::from(idx), header.0.word());
             let Some(next) = next_free(old) else {
                 unreachable!("free list reached allocated object {idx}")
             };
@@ -441,7 +481,7 @@ impl<'g> Held<'g> {
 
     /// The first allocated object from `from` on and its header (its handle and length),
     /// if any (one header read per object scanned).
-    pub(crate) fn next_allocated(self, from: u32) -> Option<(u32, AllocatedHeader)> {
+    pub(crate) fn next_allocated(self, from: u32) -> Option<(u32, ObjectHeader)> {
         if self.inuse() == 0 {
             return None;
         }
@@ -449,10 +489,14 @@ impl<'g> Held<'g> {
             let word = self.zspage.state.huge_header.load(Ordering::Relaxed);
             return AllocatedHeader::from_word(word)
                 .filter(|_| from == 0)
-                .map(|header| (0, header));
+                .map(|header| (0, ObjectHeader(header)));
         }
-        (from..self.spec().objs_per_zspage)
-            .find_map(|idx| Some((idx, AllocatedHeader::from_word(self.header(idx))?)))
+        (from..self.spec().objs_per_zspage).find_map(|idx| {
+            Some((
+                idx,
+                ObjectHeader(AllocatedHeader::from_word(self.header(idx))?),
+            ))
+        })
     }
 
     /// Unlinks the pages from this dying zspage: a callback that looks them up from now on
