@@ -77,10 +77,16 @@ impl ZsPage {
         }
         // SAFETY: any gfp mask is valid for `alloc_pages`; order 0 is one page.
         let page = NonNull::new(unsafe { bindings::alloc_pages(gfp.0, 0) })?;
+        Some(ZsPage::fresh(page))
+    }
+
+    /// Owns `page`, a fresh order-0 page with one reference (from `alloc_pages`, or split
+    /// from a block), counted as a zspage page from now on.
+    fn fresh(page: NonNull<bindings::page>) -> ZsPage {
         fault::page_allocated();
         count_zspage_page(page, 1);
         // INVARIANT: a fresh order-0 page, owned by the new value.
-        Some(ZsPage { page })
+        ZsPage { page }
     }
 
     /// Takes a reference on a page the migration core handed over (a migration
@@ -574,22 +580,22 @@ impl PageChain {
         if n == 0 {
             return None;
         }
-        let last = ZsPage::alloc(gfp)?;
-        // SAFETY: a fresh page owned here: nobody else reads its link.
-        unsafe { last.set_next(None) };
-        // INVARIANT: one owned page; each one added below owns the chain after it.
-        let mut chain = PageChain {
-            first: core::cell::UnsafeCell::new(Some(last.into_raw())),
-        };
-        for _ in 1..n {
+        let mut chain = PageChain::empty();
+        for _ in 0..n {
             // On failure `chain` drops, freeing the pages it holds.
-            let page = ZsPage::alloc(gfp)?;
-            let first = chain.first.get_mut();
-            // SAFETY: as above; the new page takes over the chain through its link.
-            unsafe { page.set_next(*first) };
-            *first = Some(page.into_raw());
+            chain.push_front(ZsPage::alloc(gfp)?);
         }
         Some(chain)
+    }
+
+    /// Puts `page`, fresh and owned, in front of the chain, which owns it from now on.
+    fn push_front(&mut self, page: ZsPage) {
+        let first = self.first.get_mut();
+        // SAFETY: a fresh page owned here: nobody else reads its link; it takes over the
+        // chain through it.
+        unsafe { page.set_next(*first) };
+        // INVARIANT: the page, owned, links the pages the chain owned.
+        *first = Some(page.into_raw());
     }
 
     /// A chain of `n` pages that are neighbours in physical memory, in address order: one
@@ -618,18 +624,10 @@ impl PageChain {
             // SAFETY: a page of the split block beyond the zspage's, owned here.
             unsafe { bindings::__free_pages(pages(i).as_ptr(), 0) };
         }
-        // INVARIANT: no page yet; each page added below, from the last one back, owns the
-        // chain after it.
+        // From the last page back, so that the chain is in address order.
         let mut chain = PageChain::empty();
         for i in (0..n).rev() {
-            fault::page_allocated();
-            count_zspage_page(pages(i), 1);
-            // INVARIANT: a fresh order-0 page of the split block, owned by the new value.
-            let page = ZsPage { page: pages(i) };
-            let first = chain.first.get_mut();
-            // SAFETY: a fresh page owned here: nobody else reads its link.
-            unsafe { page.set_next(*first) };
-            *first = Some(page.into_raw());
+            chain.push_front(ZsPage::fresh(pages(i)));
         }
         Some(chain)
     }
