@@ -107,7 +107,7 @@ pub(crate) unsafe fn unmap(pool: &Pool, raw: usize) {
         return;
     };
     // SAFETY: mapped by `map`, which leaked the mapping on this task (caller).
-    drop(unsafe { Mapping::from_raw(pool, &mut handle) });
+    unsafe { Mapping::end_raw(pool, &mut handle) };
     let _ = handle.into_raw();
 }
 

@@ -7,7 +7,7 @@
 //! Dropping it copies such an object back (unless read-only) and unlocks: the unmap.
 //!
 //! C callers pair `zs_map_object` and `zs_unmap_object` in two calls: their shims leak the
-//! guard (`into_raw`) and take it back (`from_raw`).
+//! guard (`into_raw`) and end it (`end_raw`).
 
 use crate::{
     handle::Handle,
@@ -115,24 +115,29 @@ impl<'a> Mapping<'a> {
         addr
     }
 
-    /// Takes back a mapping leaked by `into_raw`.
+    /// Ends a mapping leaked by `into_raw` (the C caller's unmap): copies a copied object
+    /// back (unless mapped read-only) and releases the hold.
     ///
     /// # Safety
     ///
     /// `handle`'s object was mapped by `pool` and leaked with `into_raw` by the current task,
     /// which has not taken it back since.
-    pub(crate) unsafe fn from_raw(pool: &Pool, handle: &'a mut Handle<'_>) -> Mapping<'a> {
+    pub(crate) unsafe fn end_raw(pool: &Pool, handle: &'a mut Handle<'_>) {
         // SAFETY: the leaked mapping's read hold, on the object's zspage (the hold kept the
-        // object there), is given to the new value; `handle` is borrowed for `'a`.
-        let hold = unsafe { ReadHold::resume(handle) };
+        // object there), is given back; `handle` is borrowed for `'a`. `None`: the hold was
+        // released, the object being in place (nothing to copy back).
+        let Some(hold) = (unsafe { ReadHold::resume_copied(handle) }) else {
+            return;
+        };
         // SAFETY: a copied object's mapping leaked its claim on this task (caller).
         let copy = hold
             .copied()
             .then(|| unsafe { CpuBufferClaim::resume(pool.copy_buffers()) });
-        Mapping {
+        // The drop copies back and releases.
+        drop(Mapping {
             hold: Some(hold),
             copy,
-        }
+        });
     }
 }
 

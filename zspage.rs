@@ -32,7 +32,7 @@ use crate::{
         zspage_lock::{ReadGuard, WriteGuard, ZspageLock},
     },
     pool::{ClassLists, Pool},
-    sys::{self, ChainRef, Gfp, Linked, Links, PageChain, SlabBox, ZsPage, ZsPageRef},
+    sys::{self, ChainRef, Gfp, Linked, Links, PageChain, SlabBox, ZsPage},
     testing, CLASSES,
 };
 use core::sync::atomic::{AtomicU16, AtomicU8, AtomicUsize, Ordering};
@@ -542,9 +542,14 @@ impl<'g> Held<'g> {
     /// Whether a mapping of object `idx` (allocated) goes through a copy (see `Reach`).
     pub(crate) fn copied(self, idx: u32) -> bool {
         let header = if self.spec.huge { 0 } else { self.header(idx) };
-        let place = self.place(idx);
-        let page = self.chain().page(place.page);
-        !reach(self.zspage, self.spec, self.chain(), &page, place, header).in_place
+        !reach(
+            self.zspage,
+            self.spec,
+            self.chain(),
+            self.place(idx),
+            header,
+        )
+        .in_place
     }
 
     /// The address of object `idx`'s payload if a mapping reaches it in place (tests
@@ -653,24 +658,23 @@ struct Reach {
     len: usize,
     /// Whether the mapping is the object in place: it lies in one page by its stored length
     /// (its slot may cross into the next page: in a merged class the slot is longer than
-    /// the object), or the zspage's pages came as one contiguous block and the two pages
-    /// the object crosses are still neighbours in the direct map (migration may have
-    /// replaced one of them). Otherwise a mapping copies it. A zspage of single pages
+    /// the object), or the zspage's pages are still the one contiguous block they came as
+    /// (`ChainRef::is_one_block`; migration, which replaces a page, ends that). Otherwise a
+    /// mapping copies it. A zspage of single pages
     /// copies every crossing object, as upstream does, even where the page allocator
     /// happened to give neighbours: which path an object takes then depends on the pool's
     /// layout alone.
     in_place: bool,
 }
 
-/// How a mapping reaches the object at `place` of `zspage`, which starts in `page` (of
-/// `chain`) and whose header word is `header` (unused for a huge class, whose object fills
+/// How a mapping reaches the object at `place` of `zspage` (whose pages are `chain`), whose
+/// header word is `header` (unused for a huge class, whose object fills
 /// its page). Sound for any header word: the length is clamped to the slot.
 #[inline]
 fn reach<'c>(
     zspage: &Zspage,
     spec: &ClassSpec,
     chain: ChainRef<'c>,
-    page: &ZsPageRef<'c>,
     place: ObjPlace,
     header: usize,
 ) -> Reach {
@@ -686,10 +690,19 @@ fn reach<'c>(
     // In 6.12's geometry this is `place.spans` for every class and request size
     // (`logic::header`'s test `slot_and_length_cross_alike`); the length is what it rests on.
     let crosses = place.spans && place.offset + stored > PAGE_SIZE;
-    let in_place = !crosses
-        || (zspage.contiguous
-            && (testing::MUTATE_IN_PLACE_UNCHECKED || chain.next_is_adjacent(page)));
+    let in_place = !crosses || in_place_by_layout(zspage, chain, place);
     Reach { len, in_place }
+}
+
+/// Whether a mapping reaches the object at `place` of `zspage` (whose pages are `chain`) in
+/// place whatever its header says: its slot lies in one page, or the pages are one block.
+/// An object for which this is false may still be reached in place (`reach`: its stored
+/// length may end before the page does).
+#[inline]
+fn in_place_by_layout(zspage: &Zspage, chain: ChainRef<'_>, place: ObjPlace) -> bool {
+    !place.spans
+        || chain.is_one_block()
+        || (testing::MUTATE_IN_PLACE_UNCHECKED && zspage.contiguous)
 }
 
 /// A read hold on a zspage's lock, taken for one object whose handle the holder owns
@@ -725,25 +738,44 @@ impl<'a> ReadHold<'a> {
         // SAFETY: the zspage holds object `idx`, whose handle the caller borrows for `'a`,
         // and the read hold keeps compaction from moving it: the zspage is not retired (or
         // freed) before the hold ends. The leaked hold the caller gives is adopted once.
-        let (zspage, hold) = unsafe {
+        let mut hold = unsafe {
             let zspage: &'a Zspage = &*core::ptr::from_ref(zspage);
-            (zspage, zspage.lock.adopt_read())
+            Self::unlocated(zspage, zspage.lock.adopt_read(), idx)
         };
-        // INVARIANT: as the caller guarantees.
+        hold.locate();
+        hold
+    }
+
+    /// The hold on object `idx` before `locate` works out where its bytes are (until then it
+    /// reaches no byte: `payload` is `None`, `payload_len` 0).
+    ///
+    /// # Safety
+    ///
+    /// `hold` is a read hold of `zspage`'s lock; object `idx` is allocated in `zspage` to a
+    /// handle that the caller borrows mutably for `'a`.
+    #[inline]
+    unsafe fn unlocated(zspage: &'a Zspage, hold: ReadGuard<'a>, idx: u32) -> Self {
         let spec = zspage.spec();
-        let place = obj_place(spec, idx);
-        let mut hold = ReadHold {
+        // INVARIANT: as the caller guarantees.
+        ReadHold {
             zspage,
             _hold: hold,
             spec,
-            place,
+            place: obj_place(spec, idx),
             start: 0,
             reach: Reach {
                 len: 0,
                 in_place: false,
             },
-        };
-        let chain = hold.chain();
+        }
+    }
+
+    /// Works out the object's address and how a mapping reaches it (`reach`). Inlined:
+    /// every map runs it, and a call would pass the hold through memory.
+    #[inline(always)]
+    fn locate(&mut self) {
+        let (spec, place) = (self.spec, self.place);
+        let chain = self.chain();
         let page = chain.page(place.page);
         let header = if spec.huge {
             0
@@ -754,34 +786,44 @@ impl<'a> ReadHold<'a> {
             unsafe { page.read_word(place.offset) }
         };
         let start = (page.address() as usize).wrapping_add(place.offset);
-        let reach = reach(zspage, spec, chain, &page, place, header);
-        hold.start = start;
-        hold.reach = reach;
-        hold
+        let reach = reach(self.zspage, spec, chain, place, header);
+        self.start = start;
+        self.reach = reach;
     }
 
     /// Takes back the read hold that a leaked mapping of `handle`'s object left (the C
-    /// caller's unmap). No RCU section is needed to find the zspage: the hold keeps it.
+    /// caller's unmap) if the mapping may have copied the object; otherwise (the object is
+    /// in place by its layout alone, the common case) releases it and returns `None`,
+    /// without reading the object's header or walking to its page. No RCU section is needed
+    /// to find the zspage: the hold keeps it.
     ///
     /// # Safety
     ///
     /// The caller owns the read hold that `leak` gave up on the zspage holding `handle`'s
     /// object, and gives it to the new value; `handle` is borrowed mutably for `'a`.
     #[inline]
-    pub(crate) unsafe fn resume(handle: &'a mut Handle<'_>) -> Self {
+    pub(crate) unsafe fn resume_copied(handle: &'a mut Handle<'_>) -> Option<Self> {
         let Some(location) = handle.slot().load() else {
             unreachable!("a mapped handle's slot names no object")
         };
         // SAFETY: the read hold (caller) keeps the object where its slot says (compaction
         // and migration need the write lock), so its zspage is not retired, let alone freed,
         // before the hold ends; that hold, on object `obj_index` of that zspage, allocated to
-        // `handle`, goes to `new`.
-        unsafe {
-            Self::new(
-                &*(location.addr() as *const Zspage),
+        // `handle`, is adopted once, here.
+        let mut hold = unsafe {
+            let zspage: &'a Zspage = &*(location.addr() as *const Zspage);
+            Self::unlocated(
+                zspage,
+                zspage.lock.adopt_read(),
                 u32::from(location.obj_index()),
             )
+        };
+        if in_place_by_layout(hold.zspage, hold.chain(), hold.place) {
+            // Dropping the hold releases the read lock.
+            return None;
         }
+        hold.locate();
+        Some(hold)
     }
 
     /// Gives up the hold without releasing it (a C caller's map, released by its unmap).

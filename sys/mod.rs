@@ -30,7 +30,6 @@ pub(crate) use movable::{movable_operations_of, MovablePages};
 pub(crate) use page::raw as test_pages;
 pub(crate) use page::{
     init_direct_map, ChainRef, LockWait, LockedPage, MovableRelease, PageChain, PageStack, ZsPage,
-    ZsPageRef,
 };
 pub(crate) use rcu::{drop_after_grace_period, rcu_barrier, RcuDrop, RcuReadGuard, RcuReader};
 pub(crate) use shrinker::{Shrinker, ShrinkerOps};

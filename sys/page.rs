@@ -351,35 +351,41 @@ impl Drop for ZsPage {
     }
 }
 
-/// Where the `struct page` array and the direct map start (`vmemmap`, `PAGE_OFFSET`; boot
-/// constants, randomised under KASLR), read once by `init_direct_map`; 0 until then.
-static VMEMMAP_START: AtomicUsize = AtomicUsize::new(0);
-static DIRECT_MAP_START: AtomicUsize = AtomicUsize::new(0);
+/// Bytes of the direct map per byte of the `struct page` array: a page's `struct page` at
+/// `vmemmap + pfn * size_of::<page>()` and its frame at `PAGE_OFFSET + pfn * PAGE_SIZE`, so the
+/// frame's address is the `struct page`'s times this plus a constant (when the sizes divide).
+const DIRECT_MAP_SCALE: usize =
+    crate::logic::size_class::PAGE_SIZE / core::mem::size_of::<bindings::page>();
+const SCALE_EXACT: bool =
+    crate::logic::size_class::PAGE_SIZE % core::mem::size_of::<bindings::page>() == 0;
+
+/// `PAGE_OFFSET - vmemmap * DIRECT_MAP_SCALE` (wrapping; boot constants, randomised under
+/// KASLR), set once by `init_direct_map`; 0 until then, or where the arithmetic does not
+/// apply (then the C helper computes every address).
+static DIRECT_MAP_OFFSET: AtomicUsize = AtomicUsize::new(0);
 
 /// Reads the memory layout that `direct_map_address` computes with (module init).
 pub(crate) fn init_direct_map() {
     // SAFETY: the helpers read boot-time constants; no preconditions.
     let (vmemmap, direct_map) = unsafe { (rzs_vmemmap_start(), rzs_direct_map_start()) };
-    DIRECT_MAP_START.store(direct_map, Ordering::Relaxed);
-    VMEMMAP_START.store(vmemmap, Ordering::Relaxed);
+    if cfg!(CONFIG_SPARSEMEM_VMEMMAP) && SCALE_EXACT && vmemmap != 0 {
+        let offset = direct_map.wrapping_sub(vmemmap.wrapping_mul(DIRECT_MAP_SCALE));
+        DIRECT_MAP_OFFSET.store(offset, Ordering::Relaxed);
+    }
 }
 
 /// The direct-map address of a live page. With `SPARSEMEM_VMEMMAP` (distribution kernels,
 /// and this project's) it is arithmetic, done here rather than through a C call on every
 /// object access: the `struct page`s are an array at `vmemmap`, and page frame `pfn` is
-/// mapped at `PAGE_OFFSET + pfn * PAGE_SIZE`.
+/// mapped at `PAGE_OFFSET + pfn * PAGE_SIZE`: one multiply and one add (`DIRECT_MAP_OFFSET`).
 #[inline]
 fn direct_map_address(page: NonNull<bindings::page>) -> *mut u8 {
-    let vmemmap = VMEMMAP_START.load(Ordering::Relaxed);
-    if cfg!(CONFIG_SPARSEMEM_VMEMMAP) && vmemmap != 0 {
-        // Wrapping: a live page lies in the array and its frame in the direct map, so
-        // neither wraps; the overflow checks would only cost time on every object access.
-        let pfn =
-            (page.as_ptr() as usize).wrapping_sub(vmemmap) / core::mem::size_of::<bindings::page>();
-        let addr = DIRECT_MAP_START
-            .load(Ordering::Relaxed)
-            .wrapping_add(pfn.wrapping_mul(crate::logic::size_class::PAGE_SIZE))
-            as *mut u8;
+    let offset = DIRECT_MAP_OFFSET.load(Ordering::Relaxed);
+    if offset != 0 {
+        // Wrapping: the constant wraps by construction; the sum is the frame's address.
+        let addr = (page.as_ptr() as usize)
+            .wrapping_mul(DIRECT_MAP_SCALE)
+            .wrapping_add(offset) as *mut u8;
         // SAFETY: a live page (caller).
         debug_assert_eq!(addr, unsafe { rzs_page_address(page.as_ptr()) });
         return addr;
@@ -548,15 +554,56 @@ pub(crate) mod raw {
 
 /// The pages of a zspage, in order: the first owned here, each next one owned through the
 /// previous page's `index` link (as upstream chains them), so the metadata keeps one
-/// pointer. Empty once a dying zspage's pages were taken out of it (`take`), or for a
+/// word. Empty once a dying zspage's pages were taken out of it (`take`), or for a
 /// zspage that never had any (`empty`).
 ///
 /// # Invariants
 ///
-/// `first` and the pages chained after it are live pages that this value owns; the chain
-/// changes only through `replace` and `take` (or `&mut self`).
+/// The pages of `head` and those chained after it are live pages that this value owns; the
+/// chain changes only through `replace` and `take` (or `&mut self`).
 pub(crate) struct PageChain {
-    first: core::cell::UnsafeCell<Option<NonNull<bindings::page>>>,
+    head: core::cell::UnsafeCell<ChainHead>,
+}
+
+/// A chain's first page and, in the low bits of the same word (a `struct page` is aligned to
+/// more than 8 bytes), how many pages from it on are one block: neighbours in order, as
+/// `struct page`s and in the direct map. Page `i` of such a block is the first page's `i`th
+/// neighbour, found without walking the links, and an object crossing from one of its pages
+/// into the next can be reached in place. One word, so that the zspage's metadata stays as
+/// small as upstream's.
+///
+/// # Invariants
+///
+/// The tag (the low bits) is 0, or `n - 1` for a chain whose first `n` pages (all of them:
+/// `alloc_contiguous` makes at most 8) are one block, as above. Only `alloc_contiguous`
+/// sets it; `replace`, which breaks the block, clears it.
+#[derive(Clone, Copy)]
+struct ChainHead(usize);
+
+/// The tag's bits: blocks of up to 8 pages.
+const BLOCK_TAG: usize = 7;
+const _: () = assert!(core::mem::align_of::<bindings::page>() > BLOCK_TAG);
+
+impl ChainHead {
+    const EMPTY: ChainHead = ChainHead(0);
+
+    /// A chain starting at `first`, not known to be one block.
+    fn new(first: Option<NonNull<bindings::page>>) -> ChainHead {
+        // INVARIANT: tag 0. The pointer is aligned: its tag bits are clear.
+        ChainHead(first.map_or(0, |page| page.as_ptr() as usize))
+    }
+
+    fn first(self) -> Option<NonNull<bindings::page>> {
+        NonNull::new((self.0 & !BLOCK_TAG) as *mut bindings::page)
+    }
+
+    /// How many pages from the first on are one block (0 if not known to be one).
+    fn block_len(self) -> usize {
+        match self.0 & BLOCK_TAG {
+            0 => 0,
+            tag => tag + 1,
+        }
+    }
 }
 
 // SAFETY: owning pages is possible from any thread.
@@ -569,7 +616,7 @@ unsafe impl Sync for PageChain {}
 /// `take`): its pages can be walked.
 #[derive(Clone, Copy)]
 pub(crate) struct ChainRef<'a> {
-    first: Option<NonNull<bindings::page>>,
+    head: ChainHead,
     _chain: PhantomData<&'a PageChain>,
 }
 
@@ -590,12 +637,13 @@ impl PageChain {
 
     /// Puts `page`, fresh and owned, in front of the chain, which owns it from now on.
     fn push_front(&mut self, page: ZsPage) {
-        let first = self.first.get_mut();
+        let head = self.head.get_mut();
         // SAFETY: a fresh page owned here: nobody else reads its link; it takes over the
         // chain through it.
-        unsafe { page.set_next(*first) };
-        // INVARIANT: the page, owned, links the pages the chain owned.
-        *first = Some(page.into_raw());
+        unsafe { page.set_next(head.first()) };
+        // INVARIANT: the page, owned, links the pages the chain owned; not known to be
+        // their neighbour (tag 0).
+        *head = ChainHead::new(Some(page.into_raw()));
     }
 
     /// A chain of `n` pages that are neighbours in physical memory, in address order: one
@@ -629,6 +677,18 @@ impl PageChain {
         for i in (0..n).rev() {
             chain.push_front(ZsPage::fresh(pages(i)));
         }
+        // Neighbouring frames are neighbours in the direct map wherever this module builds
+        // (64-bit, no highmem); checked once here rather than trusted on every access.
+        let in_direct_map = direct_map_address(pages(n - 1))
+            == direct_map_address(pages(0))
+                .wrapping_add((n - 1) * crate::logic::size_class::PAGE_SIZE);
+        if in_direct_map {
+            let head = chain.head.get_mut();
+            // INVARIANT: the chain's `n` (at most 8) pages are one block: consecutive `struct
+            // page`s of one split buddy block, in order, and consecutive in the direct map
+            // (checked just above: the frames in between are the block's, mapped linearly).
+            *head = ChainHead(head.0 | (n - 1));
+        }
         Some(chain)
     }
 
@@ -636,7 +696,7 @@ impl PageChain {
     pub(crate) const fn empty() -> PageChain {
         // INVARIANT: no page to own.
         PageChain {
-            first: core::cell::UnsafeCell::new(None),
+            head: core::cell::UnsafeCell::new(ChainHead::EMPTY),
         }
     }
 
@@ -648,9 +708,9 @@ impl PageChain {
     #[inline]
     pub(crate) unsafe fn chain<'a>(&'a self) -> ChainRef<'a> {
         // SAFETY: `replace` and `take`, the only writers, are excluded (caller).
-        let first = unsafe { *self.first.get() };
+        let head = unsafe { *self.head.get() };
         ChainRef {
-            first,
+            head,
             _chain: PhantomData,
         }
     }
@@ -658,7 +718,7 @@ impl PageChain {
     /// The chain, exclusively.
     pub(crate) fn chain_mut(&mut self) -> ChainMut<'_> {
         ChainMut(ChainRef {
-            first: *self.first.get_mut(),
+            head: *self.head.get_mut(),
             _chain: PhantomData,
         })
     }
@@ -671,10 +731,11 @@ impl PageChain {
     /// The caller excludes every other reader and writer of the chain.
     pub(crate) unsafe fn take(&self) -> PageChain {
         // SAFETY: no other reader or writer (caller).
-        let first = unsafe { (*self.first.get()).take() };
-        // INVARIANT: the pages move, owned, from `self` to the new value.
+        let head = unsafe { core::mem::replace(&mut *self.head.get(), ChainHead::EMPTY) };
+        // INVARIANT: the pages move, owned, from `self` to the new value, still in one
+        // block if they were.
         PageChain {
-            first: core::cell::UnsafeCell::new(first),
+            head: core::cell::UnsafeCell::new(head),
         }
     }
 
@@ -687,6 +748,10 @@ impl PageChain {
         // SAFETY: no other reader or writer (caller).
         let chain = unsafe { self.chain() };
         let old = chain.pages().nth(index)?;
+        // INVARIANT: the new page is no neighbour of the others: the chain is no longer
+        // known to be one block (its first page stays, unless it is the one replaced below).
+        // SAFETY: as above.
+        unsafe { *self.head.get() = ChainHead::new(chain.head.first()) };
         // SAFETY: as above; `new` takes `old`'s place.
         unsafe { new.set_next(old.next()) };
         let (old, new) = (old.page.page, new.into_raw());
@@ -697,7 +762,7 @@ impl PageChain {
             // SAFETY: as above; the previous page now owns `new` through its link.
             Some(prev) => unsafe { prev.set_next(Some(new)) },
             // SAFETY: as above.
-            None => unsafe { *self.first.get() = Some(new) },
+            None => unsafe { *self.head.get() = ChainHead::new(Some(new)) },
         }
         // SAFETY: unlinked just above: the chain no longer owns `old`.
         let old = unsafe { ZsPage::from_raw(old) };
@@ -711,7 +776,7 @@ impl PageChain {
     /// iterator does not reach are freed when it drops.
     pub(crate) fn into_pages(mut self) -> IntoPages {
         IntoPages {
-            next: self.first.get_mut().take(),
+            next: core::mem::replace(self.head.get_mut(), ChainHead::EMPTY).first(),
         }
     }
 }
@@ -821,7 +886,7 @@ impl<'a> ChainRef<'a> {
     /// The pages in order.
     #[inline]
     pub(crate) fn pages(self) -> impl Iterator<Item = ZsPageRef<'a>> {
-        let mut next = self.first;
+        let mut next = self.head.first();
         core::iter::from_fn(move || {
             let page = next?;
             // SAFETY: a page of the chain, owned by it and unchanged for `'a` (`ChainRef`).
@@ -832,30 +897,30 @@ impl<'a> ChainRef<'a> {
         })
     }
 
-    /// Page `index`.
+    /// Page `index`: without walking the links if the chain is one block.
     #[inline]
     pub(crate) fn page(self, index: usize) -> ZsPageRef<'a> {
+        if index < self.head.block_len() {
+            if let Some(first) = self.head.first() {
+                // SAFETY: page `index` of a block of more pages (`ChainHead` invariant) is
+                // the first page's `index`th neighbour `struct page`, a page of this chain,
+                // owned by it and unchanged for `'a` (`ChainRef`).
+                return unsafe {
+                    ZsPage::borrow(NonNull::new_unchecked(first.as_ptr().add(index)))
+                };
+            }
+        }
         match self.pages().nth(index) {
             Some(page) => page,
             None => unreachable!("page {index} beyond the chain"),
         }
     }
 
-    /// Whether the page after `page` (a page of this chain) in the chain is its neighbour,
-    /// both as a `struct page` and in the direct map, so that bytes crossing from one into
-    /// the other can be reached in place.
+    /// Whether the chain's pages are one block (`ChainHead`): an object that crosses from
+    /// one page into the next can be reached in place.
     #[inline]
-    pub(crate) fn next_is_adjacent(self, page: &ZsPageRef<'a>) -> bool {
-        // SAFETY: a page of this chain (caller), unchanged for `'a` (`ChainRef`), and so is
-        // its link.
-        let Some(next) = (unsafe { page.next() }) else {
-            return false;
-        };
-        next.as_ptr() == page.as_ptr().wrapping_add(1)
-            && direct_map_address(next)
-                == page
-                    .address()
-                    .wrapping_add(crate::logic::size_class::PAGE_SIZE)
+    pub(crate) fn is_one_block(self) -> bool {
+        self.head.block_len() > 1
     }
 }
 
@@ -863,7 +928,7 @@ impl Drop for PageChain {
     fn drop(&mut self) {
         // Every page back, links cleared on the way (`IntoPages`).
         drop(IntoPages {
-            next: self.first.get_mut().take(),
+            next: core::mem::replace(self.head.get_mut(), ChainHead::EMPTY).first(),
         });
     }
 }
