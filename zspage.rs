@@ -59,8 +59,8 @@ pub(crate) struct Zspage {
     /// Index into `CLASSES` (fewer than 256 classes); never changes.
     class: u8,
     /// Whether the pages were allocated as one physically contiguous block, in order
-    /// (`PageChain::alloc_contiguous`); never changes. Migration may since have replaced a
-    /// page, so a mapping still checks that the two pages an object crosses are neighbours.
+    /// (`PageChain::alloc_contiguous`); never changes (statistics). Whether they still are
+    /// (migration replaces pages) is the chain's to say: `ChainRef::is_one_block`.
     contiguous: bool,
     /// The owning pool. Never changes.
     pool: *const Pool,

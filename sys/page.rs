@@ -566,7 +566,7 @@ pub(crate) struct PageChain {
 }
 
 /// A chain's first page and, in the low bits of the same word (a `struct page` is aligned to
-/// more than 8 bytes), how many pages from it on are one block: neighbours in order, as
+/// at least 8 bytes), how many pages from it on are one block: neighbours in order, as
 /// `struct page`s and in the direct map. Page `i` of such a block is the first page's `i`th
 /// neighbour, found without walking the links, and an object crossing from one of its pages
 /// into the next can be reached in place. One word, so that the zspage's metadata stays as

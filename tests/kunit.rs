@@ -462,6 +462,16 @@ fn crossing_object_in_place_until_moved(test: &Test) {
         }
     }
     let contiguous = pool.zspages_contiguous.load(Ordering::Relaxed);
+    // Page `i` found by arithmetic in a block (`ChainRef::page`) is the one the links lead to:
+    // the page an object starts in is, by the walk, the page its place says.
+    let pages_agree = |handles: &KVec<Handle<'_>>| {
+        handles.iter().all(|h| {
+            pool.with_held_object(h, |zspage, idx| {
+                zspage.page_index(zspage.page_of(idx)) == Some(zspage.place(idx).page)
+            })
+        })
+    };
+    let agree_before = pages_agree(&handles);
     let (mut in_place, mut both_mapped, mut moved, mut copied_after) = (false, false, None, false);
     if let [a, b, ..] = crossing[..] {
         let (low, high) = handles.split_at_mut(b);
@@ -481,9 +491,12 @@ fn crossing_object_in_place_until_moved(test: &Test) {
         let (copied, page_after, addr_after) = pool.object_place(first);
         copied_after = copied && addr_after.is_none() && page_after != page_before;
     }
+    let agree_after = pages_agree(&handles);
     let all_intact = intact(&mut handles);
     free_all(&pool, handles);
     check!(test, contiguous > 0);
+    check!(test, agree_before);
+    check!(test, agree_after);
     check!(test, crossing.len() >= 2);
     check!(test, in_place);
     check!(test, both_mapped);
