@@ -6,7 +6,8 @@ the real sources (tests/kunit.rs's case list, the modules' pr_warn/pr_err format
 A good log must pass; each bad log must fail, with the FAIL line naming the failure mode:
 absent suite, short suite, skipped case, undeclared case, unexpected module warning, expected
 warning that never came, kernel splat, no end marker, checker crash, checker that disagrees
-with its own exit status, and build warnings from rustc, clang, objtool and modpost, and a
+with its own exit status, a scenario that timed out (its
+last line and tasks named), and build warnings from rustc, clang, objtool and modpost, and a
 build that compiled nothing.
 
 Prints "PASS host:harness:<case>" or "FAIL host:harness:<case>: why", each followed by the
@@ -64,6 +65,21 @@ def console(kunit=None, expect=True, zram_extra=(), end=True, kunit_result="pass
     if end:
         out.append("ZS-GUEST-END")
     return stamp(out)
+
+
+def timed_out():
+    """A console whose zram-fs scenario ran out of time: kernel records stamped, the guest's own
+    lines not (as on the real console), /init's timeout report, then the rest of the run."""
+    good = console()
+    cut = next(i for i, l in enumerate(good) if "ZS-SCENARIO-BEGIN zram-fs" in l) + 1
+    return good[:cut] + [
+        "files ok mode=write dir=/mnt mib=24",
+        "[   60.000000] zram0: detected capacity change from 0 to 131072",
+        "ZS-FAIL timed out after 480s",
+        "ZS-TASK 412 sh -e /tests/zram-fs.sh state=S wchan=do_wait stack=do_wait<kernel_wait4",
+        "ZS-TASK 415 zstest files --dir /mnt --mib 24 verify state=D wchan=folio_wait_bit_common "
+        "stack=folio_wait_bit_common<filemap_read",
+        "ZS-RESULT zram-fs fail (exit 137, 50.0s..530.0s)", "ZS-GUEST-END"]
 
 
 def build_log(extra=(), compiled=True):
@@ -172,7 +188,13 @@ CASES_ = [
     ("kernel-splat", lambda: console_verdict("splat", console(zram_extra=[
         "WARNING: CPU: 1 PID: 99 at mm/migrate.c:200 move_to_new_folio+0x1/0x2"])),
      "FAIL guest:no-kernel-splat"),
-    ("no-end-marker", lambda: console_verdict("no-end", console(end=False)), "FAIL guest:reached-end"),
+    ("no-end-marker", lambda: console_verdict("no-end", console(end=False)),
+     "FAIL guest:reached-end: no end marker: the guest hung, panicked or timed out (last kernel record "
+     "at 10 s guest time; last line: ZS-RESULT zram-fs pass (50.0s..90.0s))"),
+    ("scenario-timed-out", lambda: console_verdict("timed-out", timed_out()),
+     "FAIL guest:zram-fs: timed out after 480s (exit 137, 50.0s..530.0s); last output: files ok mode=write "
+     "dir=/mnt mib=24; tasks: zstest files --dir /mnt --mib 24 verify (D, folio_wait_bit_common: "
+     "folio_wait_bit_common<filemap_read) | sh -e /tests/zram-fs.sh (S, do_wait: do_wait<kernel_wait4)"),
     ("scenario-missing", lambda: console_verdict("scenario-missing", console(),
                                                  scenarios=("kunit", "zram-fs", "migrate")),
      "FAIL guest:migrate: no result"),

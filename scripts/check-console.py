@@ -12,7 +12,11 @@ Prints one line per test, "PASS name", "FAIL name: why" or "SKIP name: why", the
   A case under `#[cfg(x)]` is declared only when `--cfg x` is given (test.sh passes the cfgs
   that ZS_INJECT/ZS_MUTATE turn on).
 - guest:<scenario>: one per expected scenario ("ZS-RESULT <name> pass|fail" from /init).
-- guest:reached-end: the end marker was printed (nothing hung or panicked).
+  A scenario that ran out of time (/init's watchdog: "ZS-FAIL timed out after N s", then a
+  "ZS-TASK" line per process) fails with the last line it printed and the tasks that were
+  running or blocked, so that the verdict alone says where it stood.
+- guest:reached-end: the end marker was printed (nothing hung or panicked); if not, the
+  failure says the guest time of the console's last kernel record and the last line.
 - guest:no-kernel-splat: no BUG, WARNING, Oops, KASAN, lockdep, list corruption, RCU stall,
   hung task, soft lockup, Call Trace or panic anywhere on the console.
 - guest:no-module-warning: no line printed by this project's modules (prefix `zsmalloc_rs*:`)
@@ -75,6 +79,8 @@ SCENARIO = re.compile(r"ZS-RESULT (\S+) (pass|fail)(.*)$")
 SCENARIO_BEGIN = re.compile(r"ZS-SCENARIO-BEGIN (\S+)")
 KTAP_DIAG = re.compile(r"^\s+# ([^:\s]+): (.*)$")
 FAIL_REASON = re.compile(r"ZS-FAIL (.*)$")
+TASK = re.compile(r"ZS-TASK \d+ (.*?) state=(\S*) wchan=(\S*) stack=(\S*)$")
+GUEST_TIME = re.compile(r"^\[\s*(\d+)\.\d+\]")
 EXPECT = re.compile(r"ZS-EXPECT (.+)$")
 TODO = re.compile(r"ZS-TODO (.+)$")
 
@@ -198,6 +204,15 @@ def module_warning_formats(root):
 
 # ---- the console ---------------------------------------------------------------------------
 
+def timeout_report(last, tasks):
+    """Where a timed-out scenario stood: its last line, then the tasks that were running or
+    blocked (D) first, each with its wait channel and innermost frames."""
+    busy = sorted(tasks, key=lambda t: t[1] not in ("R", "D"))
+    shown = [f"{name} ({state}, {wchan or '-'}: {stack or '-'})" for name, state, wchan, stack in busy[:5]]
+    return (f"; last output: {(last or '(none)')[:160]}"
+            f"; tasks: {' | '.join(shown) or '(none reported)'}")
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--source-root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -214,8 +229,8 @@ def main(argv):
 
     try:
         with open(args.console, errors="replace") as f:
-            lines = [TIMESTAMP.sub("", part) for l in f
-                     for part in GLUED_RECORD.split(l.rstrip("\r\n"))]
+            raw = [part for l in f for part in GLUED_RECORD.split(l.rstrip("\r\n"))]
+        lines = [TIMESTAMP.sub("", part) for part in raw]
     except OSError as e:
         print(f"FAIL guest:console: cannot read {args.console}: {e}")
         print("RESULT passed=0 failed=1 skipped=0")
@@ -234,7 +249,12 @@ def main(argv):
     expects = {}  # scenario -> [[regex, source line, matched]]
     module_warnings = []
     todos = []
+    last_output = {}  # scenario -> the last line it printed itself (no kernel record, no marker)
+    tasks = {}  # scenario -> [(name, state, wchan, stack)] from its timeout report
     for n, line in enumerate(lines, 1):
+        if (current and line.strip() and not TIMESTAMP.match(raw[n - 1]) and "ZS-" not in line
+                and not reasons.get(current, "").startswith("timed out")):
+            last_output[current] = line.strip()
         if SPLAT.search(line):
             splats.append(f"line {n}: {line.strip()}")
         m = SUBTEST.match(line)
@@ -273,6 +293,10 @@ def main(argv):
         m = FAIL_REASON.search(line)
         if m and current:
             reasons.setdefault(current, m.group(1))
+            continue
+        m = TASK.search(line)
+        if m and current:
+            tasks.setdefault(current, []).append(m.groups())
             continue
         m = EXPECT.search(line)
         if m and current:
@@ -337,6 +361,8 @@ def main(argv):
         else:
             ok, detail = scenario_results[s]
             why = reasons.get(s, "") + (" " + detail if detail else "")
+            if s in tasks or reasons.get(s, "").startswith("timed out"):
+                why += timeout_report(last_output.get(s), tasks.get(s, []))
             results.append((f"guest:{s}", ok, why.strip()))
     for s, exps in expects.items():
         unmet = [src for _, src, hit in exps if not hit]
@@ -353,7 +379,11 @@ def main(argv):
         else:
             results.append((f"guest:{s}:todo", None, text))
     ended = any("ZS-GUEST-END" in l for l in lines)
-    results.append(("guest:reached-end", ended, "no end marker: the guest hung, panicked or timed out"))
+    stamps = [m.group(1) for m in map(GUEST_TIME.match, raw) if m]
+    tail = next((l.strip() for l in reversed(lines) if l.strip()), "")
+    results.append(("guest:reached-end", ended, "no end marker: the guest hung, panicked or timed out "
+                    f"(last kernel record at {stamps[-1] if stamps else '?'} s guest time; "
+                    f"last line: {tail[:160]})"))
     results.append(("guest:no-kernel-splat", not splats, "; ".join(splats[:8])))
     results.append(("guest:no-module-warning", not module_warnings,
                     f"{len(module_warnings)} unexpected: " + "; ".join(module_warnings[:8])))

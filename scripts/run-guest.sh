@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Boot the test guest under QEMU (TCG) with the built modules and run guest scenarios.
-# Usage: scripts/run-guest.sh [--flavour debug|bench] [--timeout SECS] [--name RUN]
-#                             [--append 'KERNEL ARGS'] [--modules-install] SCENARIO...
+# Usage: scripts/run-guest.sh [--flavour debug|bench] [--timeout SECS] [--scenario-timeout SECS]
+#                             [--name RUN] [--append 'KERNEL ARGS'] [--modules-install] SCENARIO...
+# --timeout bounds the whole QEMU run; /init ends the scenarios 60 s before it (guest time) and
+# each one after --scenario-timeout (default: all of that), reporting a scenario that ran out
+# of time with what its processes were doing, then going on with the next one.
 # The console goes to build/guest/<RUN>/console.log; check it with scripts/check-console.py.
 # --append adds kernel command-line arguments (e.g. zswap.zpool=rust_zsmalloc).
 # ZS_QEMU_EXTRA adds QEMU arguments (scripts/profile-micro.sh loads its plugin with it).
@@ -15,6 +18,7 @@ set -euo pipefail
 
 flavour=debug
 timeout_s=900
+scenario_timeout=
 name=
 extra_append=
 modules_install=0
@@ -25,12 +29,19 @@ while [ $# -gt 0 ]; do
 	--no-modules-install) modules_install=0; shift ;;
 	--flavour) flavour=$2; shift 2 ;;
 	--timeout) timeout_s=$2; shift 2 ;;
+	--scenario-timeout) scenario_timeout=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
 	-*) die "unknown option $1" ;;
 	*) break ;;
 	esac
 done
-[ $# -gt 0 ] || die "usage: run-guest.sh [--flavour F] [--timeout S] [--name RUN] SCENARIO..."
+[ $# -gt 0 ] || die "usage: run-guest.sh [--flavour F] [--timeout S] [--scenario-timeout S] [--name RUN] SCENARIO..."
+case "$timeout_s$scenario_timeout" in *[!0-9]*) die "--timeout and --scenario-timeout take whole seconds" ;; esac
+[ "$timeout_s" -gt 60 ] || die "--timeout $timeout_s: give the guest more than 60 s (kept for the end of the run)"
+# Guest uptime by which every scenario has ended: room for boot skew, a timeout report, the
+# cleanup and power-off before the host's timeout.
+guest_deadline=$((timeout_s - 60))
+scenario_timeout=${scenario_timeout:-$guest_deadline}
 scenarios=$(IFS=,; echo "$*")
 name=${name:-$flavour}
 
@@ -98,7 +109,7 @@ truncate -s 1G "$run/swap.img"
 append="console=ttyS0 panic=-1 loglevel=7 memhp_default_state=online_movable"
 append+=" watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60"
 append+="${extra_append:+ $extra_append}"
-append+=" zs.scenarios=$scenarios zs.scenario_timeout=$((timeout_s - 60)) zs.bench_rounds=${ZS_BENCH_ROUNDS:-3} zs.bench_objects=${ZS_BENCH_OBJECTS:-16384} zs.bench_run_ms=${ZS_BENCH_RUN_MS:-1000} zs.bench_only=${ZS_BENCH_ONLY:-1}${ZS_CHAIN_PAGES:+ zs.chain_pages=$ZS_CHAIN_PAGES}"
+append+=" zs.scenarios=$scenarios zs.scenario_timeout=$scenario_timeout zs.guest_deadline=$guest_deadline zs.bench_rounds=${ZS_BENCH_ROUNDS:-3} zs.bench_objects=${ZS_BENCH_OBJECTS:-16384} zs.bench_run_ms=${ZS_BENCH_RUN_MS:-1000} zs.bench_only=${ZS_BENCH_ONLY:-1}${ZS_CHAIN_PAGES:+ zs.chain_pages=$ZS_CHAIN_PAGES}"
 step "guest: boot $flavour kernel, scenarios: $scenarios (timeout ${timeout_s}s)"
 read -r -a qemu_extra <<<"${ZS_QEMU_EXTRA:-}"
 set +e
