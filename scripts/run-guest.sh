@@ -2,9 +2,11 @@
 # Boot the test guest under QEMU (TCG) with the built modules and run guest scenarios.
 # Usage: scripts/run-guest.sh [--flavour debug|bench] [--timeout SECS] [--scenario-timeout SECS]
 #                             [--name RUN] [--append 'KERNEL ARGS'] [--modules-install] SCENARIO...
-# --timeout bounds the whole QEMU run; /init ends the scenarios 60 s before it (guest time) and
-# each one after --scenario-timeout (default: all of that), reporting a scenario that ran out
-# of time with what its processes were doing, then going on with the next one.
+# --timeout bounds the whole QEMU run. /init ends a scenario that runs out of its time,
+# reporting what its processes were doing, and goes on with the next one: each scenario has
+# --timeout minus 60 s from its start, or, with --scenario-timeout, that many seconds and
+# nothing past a deadline 60 s before --timeout (guest uptime), so that one hung scenario does
+# not cost the later ones their run.
 # The console goes to build/guest/<RUN>/console.log; check it with scripts/check-console.py.
 # --append adds kernel command-line arguments (e.g. zswap.zpool=rust_zsmalloc).
 # ZS_QEMU_EXTRA adds QEMU arguments (scripts/profile-micro.sh loads its plugin with it).
@@ -38,10 +40,15 @@ done
 [ $# -gt 0 ] || die "usage: run-guest.sh [--flavour F] [--timeout S] [--scenario-timeout S] [--name RUN] SCENARIO..."
 case "$timeout_s$scenario_timeout" in *[!0-9]*) die "--timeout and --scenario-timeout take whole seconds" ;; esac
 [ "$timeout_s" -gt 60 ] || die "--timeout $timeout_s: give the guest more than 60 s (kept for the end of the run)"
-# Guest uptime by which every scenario has ended: room for boot skew, a timeout report, the
-# cleanup and power-off before the host's timeout.
-guest_deadline=$((timeout_s - 60))
-scenario_timeout=${scenario_timeout:-$guest_deadline}
+# The deadline leaves room for boot skew, a timeout report, the cleanup and power-off before
+# the host's timeout. Without --scenario-timeout (a run of one scenario: the mutation matrix,
+# the bench), a scenario's time does not depend on how long the boot took.
+deadline_arg=
+if [ -n "$scenario_timeout" ]; then
+	deadline_arg=" zs.guest_deadline=$((timeout_s - 60))"
+else
+	scenario_timeout=$((timeout_s - 60))
+fi
 scenarios=$(IFS=,; echo "$*")
 name=${name:-$flavour}
 
@@ -109,7 +116,7 @@ truncate -s 1G "$run/swap.img"
 append="console=ttyS0 panic=-1 loglevel=7 memhp_default_state=online_movable"
 append+=" watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60"
 append+="${extra_append:+ $extra_append}"
-append+=" zs.scenarios=$scenarios zs.scenario_timeout=$scenario_timeout zs.guest_deadline=$guest_deadline zs.bench_rounds=${ZS_BENCH_ROUNDS:-3} zs.bench_objects=${ZS_BENCH_OBJECTS:-16384} zs.bench_run_ms=${ZS_BENCH_RUN_MS:-1000} zs.bench_only=${ZS_BENCH_ONLY:-1}${ZS_CHAIN_PAGES:+ zs.chain_pages=$ZS_CHAIN_PAGES}"
+append+=" zs.scenarios=$scenarios zs.scenario_timeout=$scenario_timeout$deadline_arg zs.bench_rounds=${ZS_BENCH_ROUNDS:-3} zs.bench_objects=${ZS_BENCH_OBJECTS:-16384} zs.bench_run_ms=${ZS_BENCH_RUN_MS:-1000} zs.bench_only=${ZS_BENCH_ONLY:-1}${ZS_CHAIN_PAGES:+ zs.chain_pages=$ZS_CHAIN_PAGES}"
 step "guest: boot $flavour kernel, scenarios: $scenarios (timeout ${timeout_s}s)"
 read -r -a qemu_extra <<<"${ZS_QEMU_EXTRA:-}"
 set +e

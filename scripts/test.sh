@@ -10,8 +10,8 @@
 #                                  (tests/README.md; never set in CI)
 #   ZS_SCENARIOS="a b"             run only these guest scenarios
 #   ZS_MUTANTS=0                   skip the mutation matrix (scripts/mutants.sh) of a full run
-#   ZS_GUEST_TIMEOUT=SECS          bound the main guest run (default 1500; a boot of its own
-#                                  for "# zs-boot:" scenarios: 300). It takes 700-920 s on
+#   ZS_GUEST_TIMEOUT=SECS          bound the main guest run (default 2100; a boot of its own
+#                                  for "# zs-boot:" scenarios: 300). It took 700-1120 s on
 #                                  this 2-core TCG host, depending on the host's load
 #   ZS_SCENARIO_TIMEOUT=SECS       bound each scenario of the main run (default 480, about
 #                                  four times the longest one's usual time): one that does not
@@ -108,7 +108,7 @@ cfgs=(--cfg zs_kunit)
 [ -n "${ZS_INJECT:-}" ] && cfgs+=(--cfg "zs_inject_${ZS_INJECT//-/_}")
 [ -n "${ZS_MUTATE:-}" ] && cfgs+=(--cfg "zs_mutate_$ZS_MUTATE")
 if [ ${#main[@]} -gt 0 ]; then
-	bash scripts/run-guest.sh --name test --timeout "${ZS_GUEST_TIMEOUT:-1500}" \
+	bash scripts/run-guest.sh --name test --timeout "${ZS_GUEST_TIMEOUT:-2100}" \
 		--scenario-timeout "${ZS_SCENARIO_TIMEOUT:-480}" "${main[@]}"
 	step "check: console log"
 	bash scripts/run-checker.sh check-console "$results" \
