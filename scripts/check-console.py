@@ -79,6 +79,7 @@ SCENARIO = re.compile(r"ZS-RESULT (\S+) (pass|fail)(.*)$")
 SCENARIO_BEGIN = re.compile(r"ZS-SCENARIO-BEGIN (\S+)")
 KTAP_DIAG = re.compile(r"^\s+# ([^:\s]+): (.*)$")
 FAIL_REASON = re.compile(r"ZS-FAIL (.*)$")
+TIMED_OUT = "timed out after"  # /init's ZS-FAIL reason for a scenario its watchdog ended
 TASK = re.compile(r"ZS-TASK \d+ (.*?) state=(\S*) wchan=(\S*) stack=(\S*)$")
 GUEST_TIME = re.compile(r"^\[\s*(\d+)\.\d+\]")
 EXPECT = re.compile(r"ZS-EXPECT (.+)$")
@@ -251,9 +252,10 @@ def main(argv):
     todos = []
     last_output = {}  # scenario -> the last line it printed itself (no kernel record, no marker)
     tasks = {}  # scenario -> [(name, state, wchan, stack)] from its timeout report
+    timed_out = set()  # scenarios /init's watchdog ended (their last output is frozen there)
     for n, line in enumerate(lines, 1):
         if (current and line.strip() and not TIMESTAMP.match(raw[n - 1]) and "ZS-" not in line
-                and not reasons.get(current, "").startswith("timed out")):
+                and current not in timed_out):
             last_output[current] = line.strip()
         if SPLAT.search(line):
             splats.append(f"line {n}: {line.strip()}")
@@ -293,6 +295,8 @@ def main(argv):
         m = FAIL_REASON.search(line)
         if m and current:
             reasons.setdefault(current, m.group(1))
+            if m.group(1).startswith(TIMED_OUT):
+                timed_out.add(current)
             continue
         m = TASK.search(line)
         if m and current:
@@ -361,7 +365,7 @@ def main(argv):
         else:
             ok, detail = scenario_results[s]
             why = reasons.get(s, "") + (" " + detail if detail else "")
-            if s in tasks or reasons.get(s, "").startswith("timed out"):
+            if s in timed_out:
                 why += timeout_report(last_output.get(s), tasks.get(s, []))
             results.append((f"guest:{s}", ok, why.strip()))
     for s, exps in expects.items():
@@ -379,10 +383,10 @@ def main(argv):
         else:
             results.append((f"guest:{s}:todo", None, text))
     ended = any("ZS-GUEST-END" in l for l in lines)
-    stamps = [m.group(1) for m in map(GUEST_TIME.match, raw) if m]
+    last_stamp = next((m.group(1) for m in map(GUEST_TIME.match, reversed(raw)) if m), "?")
     tail = next((l.strip() for l in reversed(lines) if l.strip()), "")
     results.append(("guest:reached-end", ended, "no end marker: the guest hung, panicked or timed out "
-                    f"(last kernel record at {stamps[-1] if stamps else '?'} s guest time; "
+                    f"(last kernel record at {last_stamp} s guest time; "
                     f"last line: {tail[:160]})"))
     results.append(("guest:no-kernel-splat", not splats, "; ".join(splats[:8])))
     results.append(("guest:no-module-warning", not module_warnings,
