@@ -10,7 +10,7 @@ zsmalloc is taken per round (the two ran back to back in that round, on the same
 order over the rounds), and min/median/max over the rounds are reported, then every round's
 ratio and raw values. Density = stored bytes / (pool pages + slab growth + per-CPU buffers),
 before the RCU grace period ("now") and after it; throughput = operations per second; latency =
-p50/p99 of sampled operations in ns (lower is better, so a ratio below 1 favours rust_zsmalloc).
+p50/p99/mean of sampled operations in ns (lower is better, so a ratio below 1 favours rust_zsmalloc).
 
 zswap end to end (`ZS-BENCH zswap ...`): density = stored_pages x 4096 / pool_bytes
 (uncompressed bytes held per byte of pool memory; compression is the same for every backend, so
@@ -18,6 +18,7 @@ the ratio compares the allocators), time = wall time of the same workload withou
 hold; ratios to the median of zsmalloc's rounds, and rust_zsmalloc's time set against the
 spread of zsmalloc's own rounds.
 """
+import os
 import re
 import statistics
 import sys
@@ -55,6 +56,8 @@ LATENCY_PARTS = [
     ("map_read_unmap", "map RO + read + unmap", "map_read_unmap"),
 ]
 THREADS = [1, 2, 4]
+# A console of a bench from before the mean was printed has no mean lines: "—" in its cells.
+LATENCY_STATS = ("p50", "p99", "mean")
 MEMORY_FIELDS = ["pool_pages", "slab_pages", "zspage_cache_pages", "handle_cache_pages", "grace_released_pages"]
 
 
@@ -128,15 +131,19 @@ def micro_section(log_lines):
 
     # Latency percentiles.
     rows = ["| operation (during) | threads | p50 ns rust / zsmalloc (medians) | p50 ratio: min, **median**, max "
-            "| p99 ns rust / zsmalloc (medians) | p99 ratio: min, **median**, max | samples (rust, round 1) |",
-            "|---|---|---|---|---|---|---|"]
+            "| p99 ns rust / zsmalloc (medians) | p99 ratio: min, **median**, max "
+            "| mean ns rust / zsmalloc (medians) | mean ratio: min, **median**, max | samples (rust, round 1) |",
+            "|---|---|---|---|---|---|---|---|---|"]
     any_latency = False
     for part, label, during in LATENCY_PARTS:
         for t in THREADS:
             cells = []
-            for pct in ("p50", "p99"):
+            for pct in LATENCY_STATS:
                 metric = f"lat_{part}_{pct}_t{t}"
                 rounds, ratios = ratio_stats(values, metric)
+                if not ratios and pct == "mean":
+                    cells += ["—", "—"]
+                    continue
                 if not ratios:
                     cells = None
                     break
@@ -180,7 +187,7 @@ def micro_section(log_lines):
     text += "\nRaw rounds: ratio rust/zsmalloc per round (R = rust_zsmalloc ran first, Z = zsmalloc)\n\n"
     text += ("| metric | " + " | ".join(f"r{r} ({'R' if first.get(r) == OURS else 'Z' if first.get(r) else '?'})" for r in all_rounds)
              + " |\n|---|" + "---|" * len(all_rounds) + "\n")
-    raw_metrics = [m for m, _, _ in MICRO_METRICS] + [f"lat_{p}_{pct}_t{t}" for p, _, _ in LATENCY_PARTS for t in THREADS for pct in ("p50", "p99")]
+    raw_metrics = [m for m, _, _ in MICRO_METRICS] + [f"lat_{p}_{pct}_t{t}" for p, _, _ in LATENCY_PARTS for t in THREADS for pct in LATENCY_STATS]
     raw_values = []
     for metric in raw_metrics:
         ours, theirs = values.get((OURS, metric), {}), values.get((THEIRS, metric), {})
@@ -304,6 +311,9 @@ def main():
     if chains:
         text = (f"rust_zsmalloc chain_pages: {', '.join(chains)} "
                 "(upstream zsmalloc: its compiled 8)\n\n") + text
+    cpu = os.environ.get("ZS_GUEST_CPU")
+    if cpu:
+        text = f"Guest CPU (QEMU -cpu): {cpu}\n\n" + text
     with open(f"{out}/results.md", "w") as f:
         f.write(text)
     print(text)
