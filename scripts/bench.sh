@@ -13,7 +13,7 @@
 # ZS_BENCH_OBJECTS (16384), ZS_BENCH_RUN_MS (1000),
 # ZS_BENCH_SCENARIOS ("bench-micro bench-zswap": run only some), ZS_CHAIN_PAGES (rust_zsmalloc's
 # chain_pages parameter, 4..16; unset: the module's default; upstream zsmalloc keeps its
-# compiled 8), ZS_GUEST_CPU (QEMU's -cpu; default max without fsrm, fsrs and erms, below).
+# compiled 8), ZS_GUEST_CPU (QEMU's -cpu; default max without fsrm, fsrs and erms: lib.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ZS_REPO"
@@ -24,13 +24,6 @@ esac
 [ $((ZS_BENCH_ROUNDS % 2)) = 0 ] ||
 	die "ZS_BENCH_ROUNDS=$ZS_BENCH_ROUNDS is odd: the rounds run in ABBA order, so each allocator goes first equally often only over an even number (try $((ZS_BENCH_ROUNDS + 1)))"
 export ZS_BENCH_ROUNDS
-# The guest's CPU hides the fast-string features, so that the kernel's memcpy and memset are
-# their unrolled-loop versions rather than `rep movsb`/`rep stosb`: TCG emulates a string
-# instruction one element at a time (a ~1950-byte memcpy took ~10 us, 3/4 of every
-# malloc+write+free), which hardware does in tens of ns. With them hidden the copies weigh
-# about what they weigh on hardware next to the allocator's own work (BENCHMARKS.md, "Copies
-# the way hardware weighs them"). ZS_GUEST_CPU=max measures the old way.
-export ZS_GUEST_CPU=${ZS_GUEST_CPU:-max,-fsrm,-fsrs,-erms}
 if [ -n "${ZS_CHAIN_PAGES:-}" ]; then
 	case $ZS_CHAIN_PAGES in
 	4 | 5 | 6 | 7 | 8 | 9 | 1[0-6]) export ZS_CHAIN_PAGES ;;

@@ -10,7 +10,7 @@
 # The console goes to build/guest/<RUN>/console.log; check it with scripts/check-console.py.
 # --append adds kernel command-line arguments (e.g. zswap.zpool=rust_zsmalloc).
 # ZS_QEMU_EXTRA adds QEMU arguments (scripts/profile-micro.sh loads its plugin with it).
-# ZS_GUEST_CPU is QEMU's -cpu model (default max; scripts/bench.sh sets it, see BENCHMARKS.md).
+# ZS_GUEST_CPU is QEMU's -cpu model (default in scripts/lib.sh: max without fast strings).
 # --modules-install gives the guest an installed module tree, as on a real system: the kernel's
 # modules and this project's (`make install` into build/, which runs depmod: modules.dep,
 # modules.alias) in /lib/modules/<release>/, and /sbin/modprobe (busybox) for the kernel's
@@ -118,11 +118,11 @@ append="console=ttyS0 panic=-1 loglevel=7 memhp_default_state=online_movable"
 append+=" watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60"
 append+="${extra_append:+ $extra_append}"
 append+=" zs.scenarios=$scenarios zs.scenario_timeout=$scenario_timeout$deadline_arg zs.bench_rounds=${ZS_BENCH_ROUNDS:-3} zs.bench_objects=${ZS_BENCH_OBJECTS:-16384} zs.bench_run_ms=${ZS_BENCH_RUN_MS:-1000} zs.bench_only=${ZS_BENCH_ONLY:-1}${ZS_CHAIN_PAGES:+ zs.chain_pages=$ZS_CHAIN_PAGES}"
-step "guest: boot $flavour kernel, scenarios: $scenarios (timeout ${timeout_s}s)"
+step "guest: boot $flavour kernel (-cpu $ZS_GUEST_CPU), scenarios: $scenarios (timeout ${timeout_s}s)"
 read -r -a qemu_extra <<<"${ZS_QEMU_EXTRA:-}"
 set +e
 timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 "${qemu_extra[@]}" \
-	-accel tcg,thread=multi -cpu "${ZS_GUEST_CPU:-max}" -smp 2 \
+	-accel tcg,thread=multi -cpu "$ZS_GUEST_CPU" -smp 2 \
 	-m 512M,slots=2,maxmem=2G \
 	-object memory-backend-ram,id=mem1,size=512M -device pc-dimm,id=dimm1,memdev=mem1 \
 	-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$run/initramfs.cpio.gz" \
