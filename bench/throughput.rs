@@ -95,7 +95,7 @@ impl Latencies {
     /// (p50, p99, mean, samples) of `part` over the first `threads` threads, or `None` if
     /// none. The mean carries the rare slow calls (a new zspage, a retired one) that the
     /// percentiles hide and the throughput pays for.
-    fn percentiles(&self, threads: usize, part: Part) -> Result<Option<(u32, u32, u64, usize)>> {
+    fn summary(&self, threads: usize, part: Part) -> Result<Option<(u32, u32, u64, usize)>> {
         let mut all = KVVec::new();
         for thread in 0..threads {
             let taken = self.taken[thread][part as usize].load(Ordering::Relaxed);
@@ -186,12 +186,16 @@ pub(crate) fn run(api: &'static Api, trace: &Trace, round: u32, run_ms: u32) -> 
                 ops * 1_000_000_000 / ns
             );
             for &part in parts {
-                let Some((p50, p99, mean, samples)) = latencies.percentiles(threads, part)? else {
+                let Some((p50, p99, mean, samples)) = latencies.summary(threads, part)? else {
                     continue;
                 };
-                for (pct, value) in [("p50", u64::from(p50)), ("p99", u64::from(p99)), ("mean", mean)] {
+                for (stat, value) in [
+                    ("p50", u64::from(p50)),
+                    ("p99", u64::from(p99)),
+                    ("mean", mean),
+                ] {
                     pr_info!(
-                        "ZS-BENCH micro alloc={} round={round} metric=lat_{}_{pct}_t{threads} value={value} samples={samples} during={name}\n",
+                        "ZS-BENCH micro alloc={} round={round} metric=lat_{}_{stat}_t{threads} value={value} samples={samples} during={name}\n",
                         api.name,
                         part.name()
                     );

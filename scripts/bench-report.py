@@ -138,10 +138,10 @@ def micro_section(log_lines):
     for part, label, during in LATENCY_PARTS:
         for t in THREADS:
             cells = []
-            for pct in LATENCY_STATS:
-                metric = f"lat_{part}_{pct}_t{t}"
+            for stat in LATENCY_STATS:
+                metric = f"lat_{part}_{stat}_t{t}"
                 rounds, ratios = ratio_stats(values, metric)
-                if not ratios and pct == "mean":
+                if not ratios and stat == "mean":
                     cells += ["—", "—"]
                     continue
                 if not ratios:
@@ -187,7 +187,7 @@ def micro_section(log_lines):
     text += "\nRaw rounds: ratio rust/zsmalloc per round (R = rust_zsmalloc ran first, Z = zsmalloc)\n\n"
     text += ("| metric | " + " | ".join(f"r{r} ({'R' if first.get(r) == OURS else 'Z' if first.get(r) else '?'})" for r in all_rounds)
              + " |\n|---|" + "---|" * len(all_rounds) + "\n")
-    raw_metrics = [m for m, _, _ in MICRO_METRICS] + [f"lat_{p}_{pct}_t{t}" for p, _, _ in LATENCY_PARTS for t in THREADS for pct in LATENCY_STATS]
+    raw_metrics = [m for m, _, _ in MICRO_METRICS] + [f"lat_{p}_{stat}_t{t}" for p, _, _ in LATENCY_PARTS for t in THREADS for stat in LATENCY_STATS]
     raw_values = []
     for metric in raw_metrics:
         ours, theirs = values.get((OURS, metric), {}), values.get((THEIRS, metric), {})

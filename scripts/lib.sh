@@ -9,9 +9,10 @@ ZS_START=${ZS_START:-$(date +%s)}
 export ZS_START
 # QEMU's -cpu for every guest: `max` without the fast-string features (FSRM, FSRS, ERMS), so that
 # the kernel's memcpy, memset and clear_page are unrolled loops rather than `rep movsb`/`rep
-# stosb`, which TCG emulates one byte at a time. Measured: the zswap scenario 96 s instead of 177 s
-# of guest time; the bench's copy of an object ~2.3 us instead of ~11 us, which is how hardware
-# weighs it next to a malloc (BENCHMARKS.md, "Guest CPU"). Override with ZS_GUEST_CPU=max.
+# stosb`, which TCG emulates one byte at a time. Measured: the bench's copy of an object ~2.3 us
+# instead of ~11 us, which is how hardware weighs it next to a malloc (BENCHMARKS.md, "Guest
+# CPU"); the zswap test scenario 101-106 s instead of 108-120 s of guest time (alternating runs).
+# Override with ZS_GUEST_CPU=max.
 ZS_GUEST_CPU=${ZS_GUEST_CPU:-max,-fsrm,-fsrs,-erms}
 export ZS_GUEST_CPU
 
