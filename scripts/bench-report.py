@@ -18,7 +18,6 @@ the ratio compares the allocators), time = wall time of the same workload withou
 hold; ratios to the median of zsmalloc's rounds, and rust_zsmalloc's time set against the
 spread of zsmalloc's own rounds.
 """
-import os
 import re
 import statistics
 import sys
@@ -29,6 +28,7 @@ MICRO = re.compile(r"ZS-BENCH micro alloc=(\S+) round=(\d+) metric=(\S+) value=(
 ORDER_LINE = re.compile(r"ZS-BENCH micro round=(\d+) order=(\S+)")
 TRACE = re.compile(r"ZS-BENCH micro trace (.*)")
 CACHE = re.compile(r"ZS-BENCH micro alloc=(\S+) round=(\d+) cache=(\S+) name=(\S+) aliases=(\d+)")
+GUEST_CPU = re.compile(r"Command line: .*\bzs\.guest_cpu=(\S+)")
 CHAIN = re.compile(r"zsmalloc_rs: loaded: .* zspages of up to (\d+) pages")
 BACKENDS = ["rust_zsmalloc", "zsmalloc", "zbud", "z3fold"]
 OURS, THEIRS = "rust_zsmalloc", "zsmalloc"
@@ -311,7 +311,8 @@ def main():
     if chains:
         text = (f"rust_zsmalloc chain_pages: {', '.join(chains)} "
                 "(upstream zsmalloc: its compiled 8)\n\n") + text
-    cpu = os.environ.get("ZS_GUEST_CPU")
+    # The CPU the guest ran on, from its own command line (run-guest.sh writes it there).
+    cpu = next((m.group(1) for line in lines if (m := GUEST_CPU.search(line))), None)
     if cpu:
         text = f"Guest CPU (QEMU -cpu): {cpu}\n\n" + text
     with open(f"{out}/results.md", "w") as f:

@@ -40,7 +40,7 @@ build_bench_modules "$out/modules.log"
 run_logged "$out/guest-tools.log" "building guest-tools failed" bash -c 'cd guest-tools && cargo build --release'
 # run-guest.sh takes the modules from the repo; point it at the bench build.
 read -r -a scenarios <<<"${ZS_BENCH_SCENARIOS:-bench-micro bench-zswap}"
-step "bench: one guest (-cpu $ZS_GUEST_CPU), $ZS_BENCH_ROUNDS rounds, rust_zsmalloc chain_pages=${ZS_CHAIN_PAGES:-default}: ${scenarios[*]}"
+step "bench: one guest, $ZS_BENCH_ROUNDS rounds, rust_zsmalloc chain_pages=${ZS_CHAIN_PAGES:-default}: ${scenarios[*]}"
 ZS_MODULE_DIR=$src bash scripts/run-guest.sh --flavour bench --name bench --timeout 2400 "${scenarios[@]}"
 for scenario in "${scenarios[@]}"; do
 	grep -q "ZS-RESULT $scenario pass" "$ZS_BUILD/guest/bench/console.log" || die "$scenario failed: $ZS_BUILD/guest/bench/console.log"

@@ -117,7 +117,7 @@ truncate -s 1G "$run/swap.img"
 append="console=ttyS0 panic=-1 loglevel=7 memhp_default_state=online_movable"
 append+=" watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60"
 append+="${extra_append:+ $extra_append}"
-append+=" zs.scenarios=$scenarios zs.scenario_timeout=$scenario_timeout$deadline_arg zs.bench_rounds=${ZS_BENCH_ROUNDS:-3} zs.bench_objects=${ZS_BENCH_OBJECTS:-16384} zs.bench_run_ms=${ZS_BENCH_RUN_MS:-1000} zs.bench_only=${ZS_BENCH_ONLY:-1}${ZS_CHAIN_PAGES:+ zs.chain_pages=$ZS_CHAIN_PAGES}"
+append+=" zs.guest_cpu=$ZS_GUEST_CPU zs.scenarios=$scenarios zs.scenario_timeout=$scenario_timeout$deadline_arg zs.bench_rounds=${ZS_BENCH_ROUNDS:-3} zs.bench_objects=${ZS_BENCH_OBJECTS:-16384} zs.bench_run_ms=${ZS_BENCH_RUN_MS:-1000} zs.bench_only=${ZS_BENCH_ONLY:-1}${ZS_CHAIN_PAGES:+ zs.chain_pages=$ZS_CHAIN_PAGES}"
 step "guest: boot $flavour kernel (-cpu $ZS_GUEST_CPU), scenarios: $scenarios (timeout ${timeout_s}s)"
 read -r -a qemu_extra <<<"${ZS_QEMU_EXTRA:-}"
 set +e
